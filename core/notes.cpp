@@ -1,0 +1,83 @@
+#include "core/notes.h"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+namespace scorejam {
+
+void sort_notes(std::vector<Note>& notes) {
+  std::sort(notes.begin(), notes.end(), [](const Note& a, const Note& b) {
+    if (a.start_s != b.start_s) return a.start_s < b.start_s;
+    if (a.pitch != b.pitch) return a.pitch < b.pitch;
+    if (a.end_s != b.end_s) return a.end_s < b.end_s;
+    return a.channel < b.channel;
+  });
+}
+
+namespace {
+
+struct PedalSpan {
+  double down_s;
+  double up_s;
+};
+
+// Intervals [down, up) during which the pedal of each channel is down; an unreleased pedal lasts
+// until `end_s`. Events at one time apply in file order, as note-seq does.
+std::map<int, std::vector<PedalSpan>> pedal_spans(const std::vector<ControlChange>& controls, double end_s) {
+  std::vector<ControlChange> pedal;
+  for (const auto& cc : controls)
+    if (cc.controller == kSustainController) pedal.push_back(cc);
+  std::stable_sort(pedal.begin(), pedal.end(),
+                   [](const ControlChange& a, const ControlChange& b) { return a.time_s < b.time_s; });
+  std::map<int, std::vector<PedalSpan>> spans;
+  std::map<int, double> down_since;
+  for (const auto& cc : pedal) {
+    bool down = cc.value >= kPedalDownThreshold;
+    auto open = down_since.find(cc.channel);
+    if (down && open == down_since.end()) {
+      down_since[cc.channel] = cc.time_s;
+    } else if (!down && open != down_since.end()) {
+      if (cc.time_s > open->second) spans[cc.channel].push_back({open->second, cc.time_s});
+      down_since.erase(open);
+    }
+  }
+  for (const auto& [channel, since] : down_since)
+    if (end_s > since) spans[channel].push_back({since, end_s});
+  return spans;
+}
+
+}  // namespace
+
+std::vector<Note> apply_sustain(std::vector<Note> notes, const std::vector<ControlChange>& controls) {
+  double end_s = 0;
+  for (const auto& n : notes) end_s = std::max(end_s, n.end_s);
+  for (const auto& cc : controls) end_s = std::max(end_s, cc.time_s);
+  auto spans = pedal_spans(controls, end_s);
+
+  // Onsets of each (channel, pitch), sorted, to find the re-strike that cuts a sustained note.
+  std::map<std::pair<int, int>, std::vector<double>> onsets;
+  for (const auto& n : notes) onsets[{n.channel, n.pitch}].push_back(n.start_s);
+  for (auto& [key, times] : onsets) std::sort(times.begin(), times.end());
+
+  for (auto& n : notes) {
+    auto channel_spans = spans.find(n.channel);
+    if (channel_spans == spans.end()) continue;
+    const auto& list = channel_spans->second;
+    // The span holding the release: down <= end < up.
+    auto it = std::upper_bound(list.begin(), list.end(), n.end_s,
+                               [](double t, const PedalSpan& s) { return t < s.down_s; });
+    if (it == list.begin()) continue;
+    --it;
+    if (!(n.end_s < it->up_s)) continue;
+    double new_end = it->up_s;
+    const auto& times = onsets[{n.channel, n.pitch}];
+    auto next = std::upper_bound(times.begin(), times.end(), n.end_s);
+    if (next != times.end() && *next < new_end) new_end = *next;
+    n.end_s = std::max(n.end_s, new_end);
+  }
+  sort_notes(notes);
+  return notes;
+}
+
+}  // namespace scorejam

@@ -1,0 +1,43 @@
+#include "core/torch_runtime.h"
+
+#include <link.h>
+#include <torch/torch.h>
+
+#include <climits>
+#include <cstdlib>
+#include <thread>
+
+namespace scorejam {
+
+std::string loaded_blas_library() {
+  std::string found;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, std::size_t, void* data) {
+        const std::string name = info->dlpi_name ? info->dlpi_name : "";
+        const auto slash = name.rfind('/');
+        const std::string base = name.substr(slash == std::string::npos ? 0 : slash + 1);
+        if (base.rfind("libblas.so", 0) != 0) return 0;
+        char resolved[PATH_MAX];
+        *static_cast<std::string*>(data) = realpath(name.c_str(), resolved) ? resolved : name;
+        return 1;
+      },
+      &found);
+  return found;
+}
+
+bool is_reference_blas(const std::string& resolved_path) {
+  return resolved_path.find("/blas/libblas.so") != std::string::npos;
+}
+
+TorchRuntime configure_torch(int threads) {
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  torch::set_num_threads(threads);
+  TorchRuntime runtime;
+  runtime.threads = torch::get_num_threads();
+  runtime.blas_library = loaded_blas_library();
+  runtime.reference_blas = is_reference_blas(runtime.blas_library);
+  runtime.cuda_available = torch::cuda::is_available();
+  return runtime;
+}
+
+}  // namespace scorejam

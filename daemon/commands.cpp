@@ -1,0 +1,81 @@
+#include "daemon/commands.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "core/maestro.h"
+#include "core/midi_file.h"
+#include "core/picture.h"
+
+namespace scorejam {
+namespace fs = std::filesystem;
+
+int run_roll(const RollCommand& command, const Config& config) {
+  MidiFile midi;
+  PictureOptions picture;
+  if (command.index) {
+    MaestroSource source(command.input);
+    if (*command.index >= source.entries().size())
+      throw std::out_of_range(command.input + ": --index " + std::to_string(*command.index) + " is past the last entry (" +
+                              std::to_string(source.entries().size() - 1) + ")");
+    const auto& e = source.entries()[*command.index];
+    midi = source.read(*command.index);
+    picture.title = e.composer + " — " + e.title + " (" + std::to_string(e.year) + ", " + e.split + ")";
+  } else {
+    if (fs::is_directory(command.input) || fs::path(command.input).extension() == ".zip")
+      throw std::invalid_argument(command.input + " is a data set: choose a performance with --index N");
+    midi = read_midi_file(command.input);
+    picture.title = fs::path(command.input).filename().string();
+  }
+  if (!command.title.empty()) picture.title = command.title;
+  const auto notes = config.roll.format.sustain_pedal ? apply_sustain(midi.notes, midi.controls) : midi.notes;
+  if (command.start_s) picture.start_s = *command.start_s;
+  if (command.seconds) picture.end_s = picture.start_s + *command.seconds;
+  write_roll_png(notes, command.output, picture);
+  std::printf("%s: %zu notes, %.1f s -> %s\n", picture.title.c_str(), notes.size(), midi.duration_s,
+              command.output.c_str());
+  return 0;
+}
+
+namespace {
+
+void print_row(const SummaryRow& row) {
+  std::printf("  %-34.34s %6zu %9.2f %10zu\n", row.name.c_str(), row.files, row.hours, row.notes);
+}
+
+}  // namespace
+
+int run_dataset(const DatasetCommand& command, const Config& config) {
+  MaestroSource source(command.path);
+  LoadOptions options;
+  options.split = command.split;
+  options.format = config.roll.format;
+  if (command.use_cache)
+    options.cache_dir = config.data.cache_dir.empty() ? default_cache_dir() : fs::path(config.data.cache_dir);
+  options.on_skip = [](const SkippedFile& s) { spdlog::warn("skipped {}: {}", s.name, s.reason); };
+  LoadReport report;
+  const auto performances = load_performances(source, options, &report);
+  const auto summary = summarize(source, performances, config.roll.format.fs_hz);
+
+  std::printf("%s\n", source.path().c_str());
+  std::printf("  %zu entries in the CSV; split '%s': %zu files read, %zu skipped, in %.2f s%s\n\n",
+              source.entries().size(), command.split.c_str(), report.loaded, report.skipped.size(), report.seconds,
+              report.from_cache ? " (from the cache)" : "");
+  std::printf("  %-34s %6s %9s %10s\n", "split", "files", "hours", "notes");
+  for (const auto& row : summary.by_split) print_row(row);
+  print_row(summary.total);
+  std::printf("\n  %-34s %6s %9s %10s\n", "composer", "files", "hours", "notes");
+  const auto shown = std::min<std::size_t>(summary.by_composer.size(), static_cast<std::size_t>(command.composers));
+  for (std::size_t i = 0; i < shown; ++i) print_row(summary.by_composer[i]);
+  if (shown < summary.by_composer.size())
+    std::printf("  ... and %zu more composers (--composers N shows more)\n", summary.by_composer.size() - shown);
+  if (!report.skipped.empty()) {
+    std::printf("\n  skipped files:\n");
+    for (const auto& s : report.skipped) std::printf("    %s: %s\n", s.name.c_str(), s.reason.c_str());
+  }
+  return 0;
+}
+
+}  // namespace scorejam

@@ -1,0 +1,31 @@
+// The subcommands of the scorejam program. Each takes its parsed options and the effective config,
+// prints its result to stdout and returns the process exit code. Wiring only: the work is in core/.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "daemon/config.h"
+
+namespace scorejam {
+
+struct RollCommand {
+  std::string input;                 // a .mid file, or a MAESTRO zip/folder with --index
+  std::string output = "roll.png";
+  std::optional<std::size_t> index;  // entry of the MAESTRO CSV
+  std::optional<double> start_s;
+  std::optional<double> seconds;
+  std::string title;
+};
+
+struct DatasetCommand {
+  std::string path;
+  std::string split = "all";
+  bool use_cache = true;
+  int composers = 15;  // composer rows shown
+};
+
+int run_roll(const RollCommand& command, const Config& config);
+int run_dataset(const DatasetCommand& command, const Config& config);
+
+}  // namespace scorejam

@@ -1,0 +1,45 @@
+// scorejam's configuration: one struct per module, mapped 1:1 to the TOML file's tables.
+// configs/default.toml holds every key with its default; a test keeps the two equal.
+#pragma once
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+#include "core/roll.h"
+
+namespace scorejam {
+
+struct RuntimeConfig {
+  int threads = 0;                // torch intra-op threads; 0 = every core
+  std::string log_level = "info"; // trace, debug, info, warn, error
+};
+
+struct RollConfig {
+  RollFormat format;              // [roll] fs_hz, sustain_pedal
+  DecodeThresholds thresholds;    // [roll] onset_threshold, frame_threshold
+};
+
+struct DataConfig {
+  std::string cache_dir;  // "" = $XDG_CACHE_HOME/scorejam (or ~/.cache/scorejam)
+};
+
+struct Config {
+  RuntimeConfig runtime;
+  RollConfig roll;
+  DataConfig data;
+};
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Reads a TOML file over the defaults. Unknown tables or keys, wrong types and out-of-range values
+// throw ConfigError naming the file, the line and the key.
+Config load_config(const std::filesystem::path& path);
+Config parse_config(const std::string& toml_text, const std::string& source);
+// The effective configuration as TOML (what --print-config shows).
+std::string to_toml(const Config& config);
+
+}  // namespace scorejam

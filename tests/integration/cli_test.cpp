@@ -1,0 +1,150 @@
+// Runs the real scorejam binary as a user would, and checks what it prints and writes.
+#include <cairo.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "core/midi_file.h"
+#include "tests/core/test_support.h"
+
+namespace scorejam {
+namespace {
+namespace fs = std::filesystem;
+
+struct Run {
+  int exit_code;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+Run scorejam(const std::string& args, const fs::path& dir) {
+  const auto out = dir / "stdout.txt", err = dir / "stderr.txt";
+  const std::string command = std::string(SCOREJAM_EXE) + " " + args + " >" + out.string() + " 2>" + err.string();
+  const int status = std::system(command.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+}
+
+std::pair<int, int> png_size(const fs::path& path) {
+  cairo_surface_t* s = cairo_image_surface_create_from_png(path.c_str());
+  std::pair<int, int> size{-1, -1};
+  if (cairo_surface_status(s) == CAIRO_STATUS_SUCCESS)
+    size = {cairo_image_surface_get_width(s), cairo_image_surface_get_height(s)};
+  cairo_surface_destroy(s);
+  return size;
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+TEST(Cli, RollDrawsAMidiFileAsPng) {
+  auto dir = testing::scratch_dir("Cli.RollDrawsAMidiFileAsPng");
+  std::vector<Note> notes;
+  for (int i = 0; i < 16; ++i) notes.push_back({i * 0.25, i * 0.25 + 0.2, 48 + i, 40 + 5 * i, 0});
+  write_midi_file(dir / "scale.mid", notes, {});
+  auto run = scorejam("roll " + (dir / "scale.mid").string() + " -o " + (dir / "scale.png").string(), dir);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(contains(run.out, "16 notes")) << run.out;
+  auto [width, height] = png_size(dir / "scale.png");
+  EXPECT_GE(width, 800);
+  EXPECT_GT(height, 88 * 6);
+}
+
+TEST(Cli, RollOfATextFileNamesTheFileAndTheByte) {
+  auto dir = testing::scratch_dir("Cli.RollOfATextFileNamesTheFileAndTheByte");
+  testing::write_text(dir / "notes.mid", "these are my notes, not MIDI\n");
+  auto run = scorejam("roll " + (dir / "notes.mid").string() + " -o " + (dir / "x.png").string(), dir);
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_TRUE(contains(run.err, "notes.mid")) << run.err;
+  EXPECT_TRUE(contains(run.err, "byte 0")) << run.err;
+  EXPECT_FALSE(fs::exists(dir / "x.png"));
+}
+
+TEST(Cli, MissingFileIsAClearError) {
+  auto dir = testing::scratch_dir("Cli.MissingFileIsAClearError");
+  auto run = scorejam("roll " + (dir / "nothing.mid").string(), dir);
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_TRUE(contains(run.err, "nothing.mid")) << run.err;
+}
+
+TEST(Cli, PrintConfigEqualsTheDefaultFile) {
+  auto dir = testing::scratch_dir("Cli.PrintConfigEqualsTheDefaultFile");
+  auto builtin = scorejam("--print-config", dir);
+  auto from_file = scorejam("--config " SCOREJAM_SOURCE_DIR "/configs/default.toml --print-config", dir);
+  ASSERT_EQ(builtin.exit_code, 0) << builtin.err;
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+  EXPECT_EQ(builtin.out, from_file.out);
+  EXPECT_TRUE(contains(builtin.out, "fs_hz = 16")) << builtin.out;
+}
+
+TEST(Cli, FlagsOverrideTheConfigFile) {
+  auto dir = testing::scratch_dir("Cli.FlagsOverrideTheConfigFile");
+  testing::write_text(dir / "c.toml", "[runtime]\nthreads = 3\n");
+  auto run = scorejam("--config " + (dir / "c.toml").string() + " --threads 1 --print-config", dir);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(contains(run.out, "threads = 1")) << run.out;
+}
+
+TEST(Cli, UnknownConfigKeyNamesFileLineAndKey) {
+  auto dir = testing::scratch_dir("Cli.UnknownConfigKeyNamesFileLineAndKey");
+  testing::write_text(dir / "bad.toml", "[roll]\nfs_hz = 16\nfs_hzz = 32\n");
+  auto run = scorejam("--config " + (dir / "bad.toml").string() + " --print-config", dir);
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_TRUE(contains(run.err, "bad.toml:3: roll.fs_hzz: unknown key")) << run.err;
+}
+
+TEST(Cli, OutOfRangeConfigValueIsRejected) {
+  auto dir = testing::scratch_dir("Cli.OutOfRangeConfigValueIsRejected");
+  testing::write_text(dir / "bad.toml", "[roll]\nonset_threshold = 1.5\n");
+  auto run = scorejam("--config " + (dir / "bad.toml").string() + " --print-config", dir);
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_TRUE(contains(run.err, "roll.onset_threshold")) << run.err;
+  EXPECT_TRUE(contains(run.err, "outside")) << run.err;
+}
+
+TEST(Cli, DatasetSummarisesTheSharedSubsetAndCachesIt) {
+  auto zip = testing::maestro_subset();
+  if (!zip) GTEST_SKIP() << "shared data absent: ../shared/data/maestro-asap-subset.zip not found (set SCOREJAM_MAESTRO)";
+  auto dir = testing::scratch_dir("Cli.DatasetSummarisesTheSharedSubsetAndCachesIt");
+  testing::write_text(dir / "c.toml", "[data]\ncache_dir = \"" + (dir / "cache").string() + "\"\n");
+  const std::string args = "--config " + (dir / "c.toml").string() + " dataset " + zip->string();
+  auto first = scorejam(args, dir);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_TRUE(contains(first.out, "519 entries")) << first.out;
+  EXPECT_TRUE(contains(first.out, "519 files read, 0 skipped")) << first.out;
+  EXPECT_TRUE(contains(first.out, "train")) << first.out;
+  EXPECT_TRUE(contains(first.out, "Chopin")) << first.out;
+  EXPECT_FALSE(contains(first.out, "from the cache")) << first.out;
+  auto second = scorejam(args, dir);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_TRUE(contains(second.out, "from the cache")) << second.out;
+  // Same table either way: only the timing line differs.
+  EXPECT_EQ(first.out.substr(first.out.find("\n  split")), second.out.substr(second.out.find("\n  split")));
+}
+
+TEST(Cli, RollOfAMaestroEntryIsTitledWithComposerAndTitle) {
+  auto zip = testing::maestro_subset();
+  if (!zip) GTEST_SKIP() << "shared data absent: ../shared/data/maestro-asap-subset.zip not found (set SCOREJAM_MAESTRO)";
+  auto dir = testing::scratch_dir("Cli.RollOfAMaestroEntryIsTitledWithComposerAndTitle");
+  auto run = scorejam("roll " + zip->string() + " --index 0 --seconds 20 -o " + (dir / "bach.png").string(), dir);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(contains(run.out, "Bach — Fugue bwv 846")) << run.out;
+  EXPECT_GT(png_size(dir / "bach.png").first, 0);
+}
+
+TEST(Cli, RollOfADataSetWithoutIndexAsksForOne) {
+  auto dir = testing::scratch_dir("Cli.RollOfADataSetWithoutIndexAsksForOne");
+  auto run = scorejam("roll " + dir.string(), dir);
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_TRUE(contains(run.err, "--index")) << run.err;
+}
+
+}  // namespace
+}  // namespace scorejam
