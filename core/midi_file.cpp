@@ -139,13 +139,20 @@ void skip(TrackCursor& c, std::uint32_t length, std::size_t event_start) {
 
 const char* channel_message_name(int kind) {
   switch (kind) {
-    case 0x8: return "note-off";
-    case 0x9: return "note-on";
-    case 0xA: return "aftertouch";
-    case 0xB: return "control change";
-    case 0xC: return "program change";
-    case 0xD: return "channel pressure";
-    default: return "pitch bend";
+    case 0x8:
+      return "note-off";
+    case 0x9:
+      return "note-on";
+    case 0xA:
+      return "aftertouch";
+    case 0xB:
+      return "control change";
+    case 0xC:
+      return "program change";
+    case 0xD:
+      return "channel pressure";
+    default:
+      return "pitch bend";
   }
 }
 
@@ -161,8 +168,10 @@ void note_on(TickEvents& out, OpenNotes& open, std::uint64_t tick, int channel, 
   std::size_t index = out.notes.size();
   out.notes.push_back({tick, tick, true, pitch, velocity, channel, kNone});
   OpenQueue& q = open[static_cast<std::size_t>(channel * 128 + pitch)];
-  if (q.tail == kNone) q.head = index;
-  else out.notes[q.tail].next_open = index;
+  if (q.tail == kNone)
+    q.head = index;
+  else
+    out.notes[q.tail].next_open = index;
   q.tail = index;
 }
 
@@ -191,9 +200,12 @@ void channel_message(TrackCursor& c, TickEvents& out, OpenNotes& open, std::uint
     data[static_cast<std::size_t>(i)] = b;
     ++c.pos;
   }
-  if (kind == 0x9 && data[1] > 0) note_on(out, open, tick, channel, data[0], data[1]);
-  else if (kind == 0x8 || kind == 0x9) note_off(out, open, tick, channel, data[0]);
-  else if (kind == 0xB) out.controls.push_back({tick, channel, data[0], data[1]});
+  if (kind == 0x9 && data[1] > 0)
+    note_on(out, open, tick, channel, data[0], data[1]);
+  else if (kind == 0x8 || kind == 0x9)
+    note_off(out, open, tick, channel, data[0]);
+  else if (kind == 0xB)
+    out.controls.push_back({tick, channel, data[0], data[1]});
 }
 
 // Returns true at End of Track.
@@ -202,8 +214,7 @@ bool meta_event(TrackCursor& c, TickEvents& out, std::uint64_t tick, std::size_t
   std::uint32_t length = read_vlq(c, event_start);
   c.need(length, event_start);
   if (type == 0x51) {
-    if (length != 3)
-      c.fail(event_start, "tempo event of length " + std::to_string(length) + " (expected 3)");
+    if (length != 3) c.fail(event_start, "tempo event of length " + std::to_string(length) + " (expected 3)");
     std::uint32_t us = std::uint32_t{c.bytes[c.pos]} << 16 | std::uint32_t{c.bytes[c.pos + 1]} << 8 |
                        std::uint32_t{c.bytes[c.pos + 2]};
     out.tempos.push_back({tick, us});
@@ -221,13 +232,14 @@ void parse_track(TrackCursor c, TickEvents& out) {
     tick += read_vlq(c, event_start);
     out.last_tick = std::max(out.last_tick, tick);
     std::size_t status_at = c.pos;
-    std::uint8_t status = c.next(event_start);
-    if (status < 0x80) {
-      if (running == 0)
-        c.fail(status_at, "data byte " + hex_byte(status) + " with no running status in effect");
+    c.need(1, event_start);
+    std::uint8_t status = c.bytes[c.pos];
+    if (status >= 0x80)
+      ++c.pos;
+    else if (running != 0)
       status = running;
-      --c.pos;
-    }
+    else
+      c.fail(status_at, "data byte " + hex_byte(status) + " with no running status in effect");
     if (status < 0xf0) {
       running = status;
       channel_message(c, out, open, tick, status, event_start);
@@ -280,8 +292,10 @@ std::vector<TempoChange> tempo_map(std::vector<TickTempo> tempos) {
                    [](const TickTempo& a, const TickTempo& b) { return a.tick < b.tick; });
   std::vector<TempoChange> map;
   for (const auto& t : tempos) {
-    if (!map.empty() && map.back().tick == t.tick) map.back().us_per_quarter = t.us_per_quarter;
-    else map.push_back({t.tick, 0, t.us_per_quarter});
+    if (!map.empty() && map.back().tick == t.tick)
+      map.back().us_per_quarter = t.us_per_quarter;
+    else
+      map.push_back({t.tick, 0, t.us_per_quarter});
   }
   return map;
 }
@@ -293,8 +307,8 @@ Clock make_clock(const Division& division, const std::vector<TempoChange>& map) 
   Wide elapsed = 0;
   for (std::size_t i = 0; i < clock.segments.size(); ++i) {
     if (i > 0)
-      elapsed += Wide{clock.segments[i].tick - clock.segments[i - 1].tick} *
-                 clock.segments[i - 1].us_per_quarter;
+      elapsed +=
+          Wide{clock.segments[i].tick - clock.segments[i - 1].tick} * clock.segments[i - 1].us_per_quarter;
     clock.numerators.push_back(elapsed);
   }
   return clock;
@@ -306,12 +320,12 @@ Division parse_division(Bytes bytes, const std::string& source) {
   if (raw & 0x8000) {
     int fps = -static_cast<int>(static_cast<std::int8_t>(raw >> 8));
     if (fps != 24 && fps != 25 && fps != 29 && fps != 30)
-      throw MidiFileError(source, 12, "SMPTE division with " + std::to_string(fps) +
-                                          " frames per second (expected 24, 25, 29 or 30)");
+      throw MidiFileError(
+          source, 12,
+          "SMPTE division with " + std::to_string(fps) + " frames per second (expected 24, 25, 29 or 30)");
     d.smpte_fps = fps;
     d.ticks_per_frame = raw & 0xff;
-    if (d.ticks_per_frame == 0)
-      throw MidiFileError(source, 12, "SMPTE division with 0 ticks per frame");
+    if (d.ticks_per_frame == 0) throw MidiFileError(source, 12, "SMPTE division with 0 ticks per frame");
   } else {
     d.ticks_per_quarter = raw;
     if (raw == 0) throw MidiFileError(source, 12, "division of 0 ticks per quarter note");
@@ -355,7 +369,7 @@ MidiFile parse_midi(std::span<const std::uint8_t> bytes, const std::string& sour
     std::uint32_t length = be32(bytes, pos + 4);
     bool is_track = has_type(bytes, pos, "MTrk");
     if (length > bytes.size() - pos - 8)
-      fail(pos, (is_track ? "track " + std::to_string(file.track_count) : "chunk " + quoted(bytes.subspan(pos, 4))) +
+      fail(pos, (is_track ? "track " + std::to_string(file.track_count) : quoted(bytes.subspan(pos, 4))) +
                     " chunk length " + std::to_string(length) + " runs past the end of the file (" +
                     std::to_string(bytes.size()) + " bytes)");
     if (is_track) {
@@ -393,8 +407,9 @@ MidiFile read_midi_file(const std::filesystem::path& path) {
   std::uintmax_t size = std::filesystem::file_size(path, ec);
   if (ec) throw MidiFileError(source, 0, "cannot open " + source + ": " + ec.message());
   if (size > kMaxMidiFileBytes)
-    throw MidiFileError(source, 0, "file is " + std::to_string(size) + " bytes, larger than the limit of " +
-                                       std::to_string(kMaxMidiFileBytes) + " bytes for a MIDI file");
+    throw MidiFileError(source, 0,
+                        "file is " + std::to_string(size) + " bytes, larger than the limit of " +
+                            std::to_string(kMaxMidiFileBytes) + " bytes for a MIDI file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw MidiFileError(source, 0, "cannot open " + source + ": " + std::strerror(errno));
   std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
@@ -409,9 +424,8 @@ MidiFile read_midi_file(const std::filesystem::path& path) {
 
 namespace {
 
-// The latest onset tick the writer accepts, so that every delta (even to a one-tick note-off)
-// fits one 4-byte variable-length quantity
-// (about 77 hours at 480 ticks per quarter and 120 bpm).
+// The latest onset tick the writer accepts, so that every delta (even to a one-tick note-off) fits
+// one 4-byte variable-length quantity: about 77 hours at 480 ticks per quarter and 120 bpm.
 constexpr double kMaxWriteTick = 0x0ffffffe;
 
 void append_vlq(std::vector<std::uint8_t>& out, std::uint32_t value) {
@@ -421,11 +435,13 @@ void append_vlq(std::vector<std::uint8_t>& out, std::uint32_t value) {
     groups[static_cast<std::size_t>(n++)] = static_cast<std::uint8_t>(value & 0x7f);
     value >>= 7;
   } while (value != 0 && n < 4);
-  while (n-- > 0) out.push_back(static_cast<std::uint8_t>(groups[static_cast<std::size_t>(n)] | (n > 0 ? 0x80 : 0)));
+  while (n-- > 0)
+    out.push_back(static_cast<std::uint8_t>(groups[static_cast<std::size_t>(n)] | (n > 0 ? 0x80 : 0)));
 }
 
 void append_be(std::vector<std::uint8_t>& out, std::uint32_t value, int bytes) {
-  for (int shift = 8 * (bytes - 1); shift >= 0; shift -= 8) out.push_back(static_cast<std::uint8_t>(value >> shift));
+  for (int shift = 8 * (bytes - 1); shift >= 0; shift -= 8)
+    out.push_back(static_cast<std::uint8_t>(value >> shift));
 }
 
 void append_chunk(std::vector<std::uint8_t>& out, const char* type, const std::vector<std::uint8_t>& body) {
@@ -435,8 +451,8 @@ void append_chunk(std::vector<std::uint8_t>& out, const char* type, const std::v
 }
 
 std::string describe(const char* what, std::size_t index, const Note& n) {
-  return std::string(what) + " " + std::to_string(index) + " (pitch " + std::to_string(n.pitch) + ", velocity " +
-         std::to_string(n.velocity) + ", channel " + std::to_string(n.channel) + ", start " +
+  return std::string(what) + " " + std::to_string(index) + " (pitch " + std::to_string(n.pitch) +
+         ", velocity " + std::to_string(n.velocity) + ", channel " + std::to_string(n.channel) + ", start " +
          std::to_string(n.start_s) + " s, end " + std::to_string(n.end_s) + " s)";
 }
 
@@ -448,20 +464,22 @@ std::string describe(const char* what, std::size_t index, const ControlChange& c
 
 bool in_range(int v, int lo, int hi) { return v >= lo && v <= hi; }
 
-std::uint64_t to_tick(double time_s, double ticks_per_s, const std::string& what) {
+// `what()` names the note or controller in an error; it is called only then.
+template <class What>
+std::uint64_t to_tick(double time_s, double ticks_per_s, const What& what) {
   if (!std::isfinite(time_s) || time_s < 0)
-    throw std::invalid_argument(what + ": times must be finite and not negative");
+    throw std::invalid_argument(what() + ": times must be finite and not negative");
   double ticks = time_s * ticks_per_s;
   if (ticks > kMaxWriteTick)
-    throw std::invalid_argument(what + ": later than the writer's limit of " +
+    throw std::invalid_argument(what() + ": later than the writer's limit of " +
                                 std::to_string(kMaxWriteTick / ticks_per_s) + " s");
   return static_cast<std::uint64_t>(std::llround(ticks));
 }
 
 struct WriteEvent {
   std::uint64_t tick = 0;
-  int rank = 0;               // note-offs, then controllers, then note-ons
-  std::uint64_t tie = 0;      // note-ons at one tick: the earliest-ending first, as a reader pairs them
+  int rank = 0;           // note-offs, then controllers, then note-ons
+  std::uint64_t tie = 0;  // note-ons at one tick: the earliest-ending first, as a reader pairs them
   std::array<std::uint8_t, 3> message{};
 };
 
@@ -469,17 +487,18 @@ std::vector<WriteEvent> note_events(const std::vector<Note>& notes, double ticks
   std::vector<WriteEvent> events;
   for (std::size_t i = 0; i < notes.size(); ++i) {
     const Note& n = notes[i];
+    auto what = [&] { return describe("note", i, n); };
     if (!in_range(n.pitch, 0, 127) || !in_range(n.velocity, 1, 127) || !in_range(n.channel, 0, 15))
-      throw std::invalid_argument(describe("note", i, n) +
-                                  ": pitch must be 0..127, velocity 1..127, channel 0..15");
-    if (!std::isfinite(n.end_s)) throw std::invalid_argument(describe("note", i, n) + ": end is not finite");
-    std::uint64_t start = to_tick(n.start_s, ticks_per_s, describe("note", i, n));
+      throw std::invalid_argument(what() + ": pitch must be 0..127, velocity 1..127, channel 0..15");
+    if (!std::isfinite(n.end_s)) throw std::invalid_argument(what() + ": end is not finite");
+    std::uint64_t start = to_tick(n.start_s, ticks_per_s, what);
     // A note that would end at or before its start still sounds for one tick.
-    std::uint64_t end = n.end_s > n.start_s ? to_tick(n.end_s, ticks_per_s, describe("note", i, n)) : 0;
+    std::uint64_t end = n.end_s > n.start_s ? to_tick(n.end_s, ticks_per_s, what) : 0;
     end = std::max(end, start + 1);
     auto channel = static_cast<std::uint8_t>(n.channel);
     auto pitch = static_cast<std::uint8_t>(n.pitch);
-    events.push_back({start, 2, end, {static_cast<std::uint8_t>(0x90 | channel), pitch, static_cast<std::uint8_t>(n.velocity)}});
+    auto velocity = static_cast<std::uint8_t>(n.velocity);
+    events.push_back({start, 2, end, {static_cast<std::uint8_t>(0x90 | channel), pitch, velocity}});
     events.push_back({end, 0, 0, {static_cast<std::uint8_t>(0x80 | channel), pitch, 64}});
   }
   return events;
@@ -489,13 +508,14 @@ void append_control_events(std::vector<WriteEvent>& events, const std::vector<Co
                            double ticks_per_s) {
   for (std::size_t i = 0; i < controls.size(); ++i) {
     const ControlChange& cc = controls[i];
+    auto what = [&] { return describe("control change", i, cc); };
     if (!in_range(cc.channel, 0, 15) || !in_range(cc.controller, 0, 127) || !in_range(cc.value, 0, 127))
-      throw std::invalid_argument(describe("control change", i, cc) +
-                                  ": channel must be 0..15, controller 0..127, value 0..127");
-    std::uint64_t tick = to_tick(cc.time_s, ticks_per_s, describe("control change", i, cc));
-    events.push_back({tick, 1, 0,
-                      {static_cast<std::uint8_t>(0xB0 | cc.channel), static_cast<std::uint8_t>(cc.controller),
-                       static_cast<std::uint8_t>(cc.value)}});
+      throw std::invalid_argument(what() + ": channel must be 0..15, controller 0..127, value 0..127");
+    std::uint64_t tick = to_tick(cc.time_s, ticks_per_s, what);
+    std::array<std::uint8_t, 3> message{static_cast<std::uint8_t>(0xB0 | cc.channel),
+                                        static_cast<std::uint8_t>(cc.controller),
+                                        static_cast<std::uint8_t>(cc.value)};
+    events.push_back({tick, 1, 0, message});
   }
 }
 
@@ -505,13 +525,15 @@ std::uint32_t us_per_quarter(const MidiWriteOptions& options) {
                                 " is outside 1..32767");
   double us = std::isfinite(options.bpm) && options.bpm > 0 ? 60e6 / options.bpm : 0;
   if (!(us >= 1 && us <= 0xffffff))
-    throw std::invalid_argument("bpm " + std::to_string(options.bpm) + " gives a tempo outside a MIDI file's range");
+    throw std::invalid_argument("bpm " + std::to_string(options.bpm) +
+                                " gives a tempo outside a MIDI file's range");
   return static_cast<std::uint32_t>(std::llround(us));
 }
 
 }  // namespace
 
-std::vector<std::uint8_t> encode_midi(const std::vector<Note>& notes, const std::vector<ControlChange>& controls,
+std::vector<std::uint8_t> encode_midi(const std::vector<Note>& notes,
+                                      const std::vector<ControlChange>& controls,
                                       const MidiWriteOptions& options) {
   std::uint32_t tempo = us_per_quarter(options);
   // Ticks per second from the tempo actually written, so that a reader gets the same times back.

@@ -69,7 +69,8 @@ MidiFileError read_error(const std::filesystem::path& path) {
   return MidiFileError("", 0, "");
 }
 
-std::string invalid_argument_message(const std::vector<Note>& notes, const std::vector<ControlChange>& controls,
+std::string invalid_argument_message(const std::vector<Note>& notes,
+                                     const std::vector<ControlChange>& controls,
                                      const MidiWriteOptions& options = {}) {
   try {
     encode_midi(notes, controls, options);
@@ -80,7 +81,9 @@ std::string invalid_argument_message(const std::vector<Note>& notes, const std::
   return "";
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 void expect_notes(const std::vector<Note>& actual, const std::vector<Note>& expected) {
   ASSERT_EQ(actual.size(), expected.size());
@@ -125,8 +128,11 @@ std::vector<ControlChange> sorted_by_time(std::vector<ControlChange> controls) {
 
 TEST(SmfRoundTrip, KeepsTimesVelocitiesChannelsAndControls) {
   // On the grid of 480 ticks per quarter at 120 bpm: 960 ticks a second.
-  std::vector<Note> notes{{0.0, 0.5, 60, 100, 0}, {0.5, 1.0, 60, 80, 0}, {0.25, 1.0, 64, 30, 3},
-                          {1.0, 1.5, 21, 127, 15}, {0.125, 0.130208333333333, 108, 1, 9}};
+  std::vector<Note> notes{{0.0, 0.5, 60, 100, 0},
+                          {0.5, 1.0, 60, 80, 0},
+                          {0.25, 1.0, 64, 30, 3},
+                          {1.0, 1.5, 21, 127, 15},
+                          {0.125, 0.130208333333333, 108, 1, 9}};
   std::vector<ControlChange> controls{{0.1, 0, 64, 127}, {0.9, 0, 64, 0}, {0.3, 3, 7, 90}};
   auto path = testing::scratch_dir("SmfRoundTrip.KeepsTimes") / "take.mid";
   write_midi_file(path, notes, controls);
@@ -169,7 +175,8 @@ RandomTake random_take(unsigned seed) {
   int count = pick(0, 60);
   for (int i = 0; i < count; ++i) {
     Key& key = keys[static_cast<std::size_t>(pick(0, 31))];
-    std::uint64_t start = static_cast<std::uint64_t>(pick(0, 20)) * tpq / 4 + static_cast<std::uint64_t>(pick(0, 3));
+    std::uint64_t beat = static_cast<std::uint64_t>(pick(0, 20)) * tpq / 4;
+    std::uint64_t start = beat + static_cast<std::uint64_t>(pick(0, 3));
     key.starts.push_back(start);
     key.ends.push_back(start + static_cast<std::uint64_t>(pick(1, 4 * take.options.ticks_per_quarter)));
     key.velocities.push_back(pick(1, 127));
@@ -179,8 +186,8 @@ RandomTake random_take(unsigned seed) {
     std::sort(key.starts.begin(), key.starts.end());
     std::sort(key.ends.begin(), key.ends.end());
     for (std::size_t i = 0; i < key.starts.size(); ++i)
-      take.notes.push_back({at(key.starts[i]), at(key.ends[i]), 60 + static_cast<int>(k % 8), key.velocities[i],
-                            static_cast<int>(k / 8)});
+      take.notes.push_back({at(key.starts[i]), at(key.ends[i]), 60 + static_cast<int>(k % 8),
+                            key.velocities[i], static_cast<int>(k / 8)});
   }
   const int controllers[] = {1, 7, 64, 67};
   for (int i = pick(0, 20); i > 0; --i)
@@ -207,7 +214,8 @@ TEST(SmfRoundTrip, RandomNoteSetsReadBackUnchanged) {
 // Hand-built files.
 
 TEST(SmfReader, ReadsFormat0) {
-  MidiFile file = parse(concat({header_chunk(0, 1, 96), track({on(0, 60, 100), off(96, 60), end_of_track()})}));
+  MidiFile file =
+      parse(concat({header_chunk(0, 1, 96), track({on(0, 60, 100), off(96, 60), end_of_track()})}));
   EXPECT_EQ(file.format, 0);
   EXPECT_EQ(file.track_count, 1);
   EXPECT_EQ(file.ticks_per_quarter, 96);
@@ -217,8 +225,9 @@ TEST(SmfReader, ReadsFormat0) {
 }
 
 TEST(SmfReader, ReadsTempoFromTrack0AndNotesFromTrack1) {
-  MidiFile file = parse(concat({header_chunk(1, 2, 480), track({tempo(0, 1000000), end_of_track()}),
-                                track({on(0, 60, 90), off(480, 60), on(0, 62, 91), off(480, 62), end_of_track()})}));
+  MidiFile file =
+      parse(concat({header_chunk(1, 2, 480), track({tempo(0, 1000000), end_of_track()}),
+                    track({on(0, 60, 90), off(480, 60), on(0, 62, 91), off(480, 62), end_of_track()})}));
   EXPECT_EQ(file.format, 1);
   EXPECT_EQ(file.track_count, 2);
   ASSERT_EQ(file.tempo_map.size(), 1u);
@@ -228,17 +237,18 @@ TEST(SmfReader, ReadsTempoFromTrack0AndNotesFromTrack1) {
 
 TEST(SmfReader, ConvertsTempoChangeMidFileExactly) {
   // 384 ticks per quarter; 500000 us per quarter until tick 1000, then 523077.
-  MidiFile file = parse(concat({header_chunk(1, 2, 384),
-                                track({tempo(0, 500000), tempo(1000, 523077), end_of_track()}),
-                                track({on(500, 60, 64), off(1200, 60), end_of_track()})}));
+  MidiFile file =
+      parse(concat({header_chunk(1, 2, 384), track({tempo(0, 500000), tempo(1000, 523077), end_of_track()}),
+                    track({on(500, 60, 64), off(1201, 60), end_of_track()})}));
   ASSERT_EQ(file.tempo_map.size(), 2u);
   EXPECT_EQ(file.tempo_map[1].tick, 1000u);
   EXPECT_EQ(file.tempo_map[1].time_s, 500e6 / 384e6);
   ASSERT_EQ(file.notes.size(), 1u);
-  // Start: 500 ticks at 500000 us. End: 1000 ticks at 500000 us and 700 at 523077 us, summed in
-  // whole microsecond-ticks and divided once.
+  // Start: 500 ticks at 500000 us. End: 1000 ticks at 500000 us and 701 at 523077 us, summed in
+  // whole microsecond-ticks and divided once (adding the two segments' seconds would round twice
+  // and miss by one unit in the last place).
   EXPECT_EQ(file.notes[0].start_s, 250e6 / 384e6);
-  EXPECT_EQ(file.notes[0].end_s, (1000.0 * 500000 + 700.0 * 523077) / 384e6);
+  EXPECT_EQ(file.notes[0].end_s, (1000.0 * 500000 + 701.0 * 523077) / 384e6);
 }
 
 TEST(SmfReader, LaterTrackTempoWinsAtTheSameTick) {
@@ -251,8 +261,8 @@ TEST(SmfReader, LaterTrackTempoWinsAtTheSameTick) {
 
 TEST(SmfReader, ReadsSmpteDivisionAsMilliseconds) {
   // -25 frames per second, 40 ticks per frame: one tick is one millisecond, whatever the tempo says.
-  MidiFile file =
-      parse(concat({header_chunk(0, 1, 0xE728), track({tempo(0, 123456), on(250, 60, 70), off(1000, 60), end_of_track()})}));
+  MidiFile file = parse(concat({header_chunk(0, 1, 0xE728),
+                                track({tempo(0, 123456), on(250, 60, 70), off(1000, 60), end_of_track()})}));
   EXPECT_EQ(file.smpte_fps, 25);
   EXPECT_EQ(file.ticks_per_frame, 40);
   EXPECT_EQ(file.ticks_per_quarter, 0);
@@ -262,30 +272,31 @@ TEST(SmfReader, ReadsSmpteDivisionAsMilliseconds) {
 
 TEST(SmfReader, ReadsSmpte29AsDropFrameRate) {
   // -29 means 29.97 (30000/1001) frames per second; 80 ticks per frame.
-  MidiFile file = parse(concat({header_chunk(0, 1, 0xE350), track({on(0, 60, 70), off(2400, 60), end_of_track()})}));
+  MidiFile file =
+      parse(concat({header_chunk(0, 1, 0xE350), track({on(0, 60, 70), off(2400, 60), end_of_track()})}));
   EXPECT_EQ(file.smpte_fps, 29);
   expect_notes(file.notes, {{0.0, 1.001, 60, 70, 0}});
 }
 
 TEST(SmfReader, FollowsRunningStatus) {
-  MidiFile file = parse(single_track_file({on(0, 60, 100), event(10, {62, 90}), event(10, {60, 0}),
-                                           event(10, {62, 0}), end_of_track()}));
+  MidiFile file = parse(single_track_file(
+      {on(0, 60, 100), event(10, {62, 90}), event(10, {60, 0}), event(10, {62, 0}), end_of_track()}));
   expect_notes(file.notes, {{0.0, 0.1, 60, 100, 0}, {0.05, 0.15, 62, 90, 0}});
 }
 
 TEST(SmfReader, KeepsRunningStatusAcrossMetaAndSysexEvents) {
-  MidiFile file = parse(single_track_file({on(0, 60, 100), event(0, {0xff, 0x01, 0x01, 'x'}),
-                                           event(0, {0xf0, 0x01, 0xf7}), event(10, {60, 0}), end_of_track()}));
+  MidiFile file =
+      parse(single_track_file({on(0, 60, 100), event(0, {0xff, 0x01, 0x01, 'x'}),
+                               event(0, {0xf0, 0x01, 0xf7}), event(10, {60, 0}), end_of_track()}));
   expect_notes(file.notes, {{0.0, 0.05, 60, 100, 0}});
 }
 
 TEST(SmfReader, SkipsMetaAndSysexEvents) {
   // The meta and sysex payloads hold bytes that would read as note-ons if they were not skipped.
-  MidiFile file = parse(single_track_file({event(0, {0xff, 0x03, 0x05, 'P', 'i', 'a', 'n', 'o'}),
-                                           event(0, {0xff, 0x7f, 0x03, 0x90, 0x40, 0x40}),
-                                           event(0, {0xf0, 0x04, 0x90, 0x41, 0x41, 0xf7}),
-                                           event(0, {0xf7, 0x03, 0x90, 0x42, 0x42}), on(0, 60, 100), off(20, 60),
-                                           end_of_track()}));
+  MidiFile file = parse(single_track_file(
+      {event(0, {0xff, 0x03, 0x05, 'P', 'i', 'a', 'n', 'o'}), event(0, {0xff, 0x7f, 0x03, 0x90, 0x40, 0x40}),
+       event(0, {0xf0, 0x04, 0x90, 0x41, 0x41, 0xf7}), event(0, {0xf7, 0x03, 0x90, 0x42, 0x42}),
+       on(0, 60, 100), off(20, 60), end_of_track()}));
   expect_notes(file.notes, {{0.0, 0.1, 60, 100, 0}});
   EXPECT_TRUE(file.controls.empty());
 }
@@ -307,33 +318,38 @@ TEST(SmfReader, KeepsZeroLengthNotes) {
 }
 
 TEST(SmfReader, IgnoresNoteOffWithoutOpenNote) {
-  MidiFile file = parse(single_track_file({off(0, 61), on(0, 60, 50), off(10, 60), off(10, 60), end_of_track()}));
+  MidiFile file =
+      parse(single_track_file({off(0, 61), on(0, 60, 50), off(10, 60), off(10, 60), end_of_track()}));
   expect_notes(file.notes, {{0.0, 0.05, 60, 50, 0}});
 }
 
 TEST(SmfReader, KeepsSustainPedalControls) {
-  MidiFile file = parse(single_track_file({cc(0, 64, 127), on(0, 60, 80), off(20, 60), cc(80, 64, 0), end_of_track()}));
+  MidiFile file =
+      parse(single_track_file({cc(0, 64, 127), on(0, 60, 80), off(20, 60), cc(80, 64, 0), end_of_track()}));
   expect_controls(file.controls, {{0.0, 0, 64, 127}, {0.5, 0, 64, 0}});
   expect_notes(file.notes, {{0.0, 0.1, 60, 80, 0}});  // the reader reports the keys, not the pedal's effect
 }
 
 TEST(SmfReader, KeepsChannels) {
-  MidiFile file = parse(single_track_file({on(0, 60, 10, 0), on(0, 60, 20, 9), on(0, 60, 30, 15), off(10, 60, 9),
-                                           off(10, 60, 0), off(10, 60, 15), cc(0, 7, 99, 15), end_of_track()}));
+  MidiFile file =
+      parse(single_track_file({on(0, 60, 10, 0), on(0, 60, 20, 9), on(0, 60, 30, 15), off(10, 60, 9),
+                               off(10, 60, 0), off(10, 60, 15), cc(0, 7, 99, 15), end_of_track()}));
   expect_notes(file.notes, {{0.0, 0.05, 60, 20, 9}, {0.0, 0.1, 60, 10, 0}, {0.0, 0.15, 60, 30, 15}});
   expect_controls(file.controls, {{0.15, 15, 7, 99}});
 }
 
 TEST(SmfReader, SkipsUnknownChunks) {
   // The unknown chunk holds what looks like a track; it must be skipped by its length.
-  MidiFile file = parse(concat({header_chunk(0, 1, 100), chunk("XFIH", track({on(0, 70, 70), end_of_track()})),
-                                track({on(0, 60, 100), off(20, 60), end_of_track()})}));
+  MidiFile file =
+      parse(concat({header_chunk(0, 1, 100), chunk("XFIH", track({on(0, 70, 70), end_of_track()})),
+                    track({on(0, 60, 100), off(20, 60), end_of_track()})}));
   EXPECT_EQ(file.track_count, 1);
   expect_notes(file.notes, {{0.0, 0.1, 60, 100, 0}});
 }
 
 TEST(SmfReader, SkipsExtraHeaderBytes) {
-  MidiFile file = parse(concat({chunk("MThd", {0, 0, 0, 1, 0, 100, 0xAA, 0xBB}), track({on(0, 60, 100), off(20, 60)})}));
+  MidiFile file =
+      parse(concat({chunk("MThd", {0, 0, 0, 1, 0, 100, 0xAA, 0xBB}), track({on(0, 60, 100), off(20, 60)})}));
   expect_notes(file.notes, {{0.0, 0.1, 60, 100, 0}});
 }
 
@@ -382,7 +398,8 @@ TEST(SmfReader, RejectsTruncatedChunk) {
   Bytes cut(whole.begin(), whole.end() - 3);
   MidiFileError e = parse_error(cut);
   EXPECT_EQ(e.byte_offset(), 14u);
-  EXPECT_TRUE(contains(e.what(), "track 0 chunk length 12 runs past the end of the file (31 bytes)")) << e.what();
+  EXPECT_TRUE(contains(e.what(), "track 0 chunk length 12 runs past the end of the file (31 bytes)"))
+      << e.what();
 }
 
 TEST(SmfReader, RejectsTrackLengthPastEnd) {
@@ -399,10 +416,11 @@ TEST(SmfReader, RejectsTrackLengthPastEnd) {
 TEST(SmfReader, RejectsHugeDeclaredTrackLengthBeforeAllocating) {
   // 0xFFFFFFF0 bytes are declared and 4 present: the length is checked against the data, not
   // trusted (the fuzzer, run with -malloc_limit_mb, checks that no allocation follows it).
-  MidiFileError e =
-      parse_error(concat({header_chunk(1, 0xffff, 96), Bytes{'M', 'T', 'r', 'k', 0xff, 0xff, 0xff, 0xf0}, on(0, 60, 1)}));
+  MidiFileError e = parse_error(
+      concat({header_chunk(1, 0xffff, 96), Bytes{'M', 'T', 'r', 'k', 0xff, 0xff, 0xff, 0xf0}, on(0, 60, 1)}));
   EXPECT_EQ(e.byte_offset(), 14u);
-  EXPECT_TRUE(contains(e.what(), "chunk length 4294967280 runs past the end of the file (26 bytes)")) << e.what();
+  EXPECT_TRUE(contains(e.what(), "chunk length 4294967280 runs past the end of the file (26 bytes)"))
+      << e.what();
 }
 
 TEST(SmfReader, RejectsVlqLongerThan4Bytes) {
@@ -424,7 +442,8 @@ TEST(SmfReader, RejectsDataByteWithHighBitSet) {
 }
 
 TEST(SmfReader, RejectsSystemCommonStatusInTrack) {
-  MidiFileError e = parse_error(single_track_file({on(0, 60, 100), event(0, {0xf2, 0x00, 0x00}), end_of_track()}));
+  MidiFileError e =
+      parse_error(single_track_file({on(0, 60, 100), event(0, {0xf2, 0x00, 0x00}), end_of_track()}));
   EXPECT_EQ(e.byte_offset(), kFirstEvent + 5);
   EXPECT_TRUE(contains(e.what(), "status byte 0xF2")) << e.what();
 }
@@ -442,7 +461,8 @@ TEST(SmfReader, RejectsMetaLengthPastTheEndOfItsChunk) {
 }
 
 TEST(SmfReader, RejectsTempoEventOfWrongLength) {
-  MidiFileError e = parse_error(single_track_file({event(0, {0xff, 0x51, 0x02, 0x07, 0xa1}), end_of_track()}));
+  MidiFileError e =
+      parse_error(single_track_file({event(0, {0xff, 0x51, 0x02, 0x07, 0xa1}), end_of_track()}));
   EXPECT_EQ(e.byte_offset(), kFirstEvent);
   EXPECT_TRUE(contains(e.what(), "tempo event of length 2")) << e.what();
 }
@@ -496,7 +516,8 @@ TEST(SmfWriter, WritesFormat1WithTheTempoInTrack0) {
   Bytes bytes = encode_midi({{0.0, 1.0, 60, 100, 0}}, {}, {96, 100});
   Bytes expected_start = concat({header_chunk(1, 2, 96), track({tempo(0, 600000), end_of_track()})});
   ASSERT_GE(bytes.size(), expected_start.size());
-  EXPECT_EQ(Bytes(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(expected_start.size())), expected_start);
+  EXPECT_EQ(Bytes(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(expected_start.size())),
+            expected_start);
   expect_notes(parse(bytes).notes, {{0.0, 1.0, 60, 100, 0}});
 }
 
@@ -506,7 +527,8 @@ TEST(SmfWriter, OrdersNoteOffThenControlThenNoteOnAtOneTick) {
   Bytes expected_track = track({on(0, 60, 100), event(480, {0x80, 60, 64}), cc(0, 64, 127), on(0, 60, 90),
                                 event(480, {0x80, 60, 64}), end_of_track()});
   ASSERT_GE(bytes.size(), expected_track.size());
-  EXPECT_EQ(Bytes(bytes.end() - static_cast<std::ptrdiff_t>(expected_track.size()), bytes.end()), expected_track);
+  EXPECT_EQ(Bytes(bytes.end() - static_cast<std::ptrdiff_t>(expected_track.size()), bytes.end()),
+            expected_track);
 }
 
 TEST(SmfWriter, RestruckPitchIsNotCut) {
@@ -558,7 +580,8 @@ TEST(SmfWriter, WriteMidiFileReplacesTheFileAndLeavesNoTemporary) {
   testing::write_text(dir / "take.mid", "old contents");
   write_midi_file(dir / "take.mid", {{0, 1, 60, 100, 0}}, {});
   EXPECT_EQ(testing::read_file(dir / "take.mid"), encode_midi({{0, 1, 60, 100, 0}}, {}));
-  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()), 1);
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator()),
+            1);
 }
 
 TEST(SmfWriter, WriteMidiFileNamesThePathItCannotWrite) {
