@@ -26,9 +26,10 @@ std::string slurp(const fs::path& path) {
   return s.str();
 }
 
-Run scorejam(const std::string& args, const fs::path& dir) {
+// `env` is prepended to the command line, e.g. "LD_LIBRARY_PATH=/x".
+Run scorejam(const std::string& args, const fs::path& dir, const std::string& env = "") {
   const auto out = dir / "stdout.txt", err = dir / "stderr.txt";
-  const std::string command = std::string(SCOREJAM_EXE) + " " + args + " >" + out.string() + " 2>" + err.string();
+  const std::string command = env + " " + SCOREJAM_EXE + " " + args + " >" + out.string() + " 2>" + err.string();
   const int status = std::system(command.c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
 }
@@ -107,6 +108,32 @@ TEST(Cli, OutOfRangeConfigValueIsRejected) {
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_TRUE(contains(run.err, "roll.onset_threshold")) << run.err;
   EXPECT_TRUE(contains(run.err, "outside")) << run.err;
+}
+
+TEST(Cli, WarnsWhenTorchRunsOnTheReferenceBlas) {
+  const fs::path reference = "/usr/lib/x86_64-linux-gnu/blas/libblas.so.3";
+  if (!fs::exists(reference)) GTEST_SKIP() << "Debian's reference BLAS is not installed (" << reference << ")";
+  auto dir = testing::scratch_dir("Cli.WarnsWhenTorchRunsOnTheReferenceBlas");
+  write_midi_file(dir / "a.mid", {{0, 1, 60, 64, 0}}, {});
+  const std::string args = "roll " + (dir / "a.mid").string() + " -o " + (dir / "a.png").string();
+  auto slow = scorejam(args, dir, "LD_LIBRARY_PATH=" + reference.parent_path().string());
+  ASSERT_EQ(slow.exit_code, 0) << slow.err;
+  EXPECT_TRUE(contains(slow.err, "reference BLAS")) << slow.err;
+  EXPECT_TRUE(contains(slow.err, "libopenblas0-openmp")) << slow.err;
+  auto fast = scorejam(args, dir);
+  ASSERT_EQ(fast.exit_code, 0) << fast.err;
+  EXPECT_FALSE(contains(fast.err, "reference BLAS")) << fast.err;
+}
+
+TEST(Cli, SetsTorchThreadsFromTheConfig) {
+  auto dir = testing::scratch_dir("Cli.SetsTorchThreadsFromTheConfig");
+  write_midi_file(dir / "a.mid", {{0, 1, 60, 64, 0}}, {});
+  testing::write_text(dir / "c.toml", "[runtime]\nthreads = 1\nlog_level = \"debug\"\n");
+  auto run = scorejam("--config " + (dir / "c.toml").string() + " roll " + (dir / "a.mid").string() + " -o " +
+                          (dir / "a.png").string(),
+                      dir);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(contains(run.err, "torch: 1 threads")) << run.err;
 }
 
 TEST(Cli, DatasetSummarisesTheSharedSubsetAndCachesIt) {
