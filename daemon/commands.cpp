@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "core/checkpoint.h"
+#include "core/continuation.h"
 #include "core/maestro.h"
 #include "core/midi_file.h"
 #include "core/picture.h"
@@ -36,6 +38,59 @@ int run_roll(const RollCommand& command, const Config& config) {
   write_roll_png(notes, command.output, picture);
   std::printf("%s: %zu notes, %.1f s -> %s\n", picture.title.c_str(), notes.size(), midi.duration_s,
               command.output.c_str());
+  return 0;
+}
+
+int run_sample(const SampleCommand& command, const Config& config) {
+  const std::string path = command.checkpoint.empty() ? config.sample.checkpoint : command.checkpoint;
+  auto loaded = load_checkpoint(path);
+  spdlog::info("model {}: {} parameters, step {}, validation loss {:.1f}", path, loaded.ema->parameter_count(),
+               loaded.state.step, loaded.state.last_val_loss);
+  ContinuationRequest request;
+  request.seconds = command.seconds;
+  request.count = command.count;
+  request.sampler = config.sample.sampler;
+  request.thresholds = config.roll.thresholds;
+  std::string title = "scorejam";
+  if (!command.prompt.empty()) {
+    const auto midi = read_midi_file(command.prompt);
+    const auto notes = loaded.spec.roll.sustain_pedal ? apply_sustain(midi.notes, midi.controls) : midi.notes;
+    const double end = midi.duration_s, start = std::max(0.0, end - command.prompt_seconds);
+    request.prompt = notes_between(notes, start, end);
+    request.prompt_seconds = end - start;
+    title = fs::path(command.prompt).filename().string();
+  }
+  loaded.ema->eval();
+  const auto result = continue_notes(loaded.ema, loaded.spec, request);
+
+  fs::create_directories(command.out_dir);
+  for (int i = 0; i < command.count; ++i) {
+    auto notes = request.prompt;
+    for (auto n : result.generated[static_cast<std::size_t>(i)]) {
+      n.start_s += request.prompt_seconds;
+      n.end_s += request.prompt_seconds;
+      notes.push_back(n);
+    }
+    sort_notes(notes);
+    char name[32];
+    std::snprintf(name, sizeof name, "sample_%02d", i);
+    const auto base = fs::path(command.out_dir) / name;
+    write_midi_file(base.string() + ".mid", notes, {});
+    PictureOptions picture;
+    picture.title = title + " + " + std::to_string(static_cast<int>(command.seconds)) + " s by scorejam (" +
+                    to_string(request.sampler.kind) + ", " + std::to_string(result.nfe) + " NFE)";
+    picture.end_s = request.prompt_seconds + command.seconds;
+    if (request.prompt_seconds > 0) {
+      picture.marked_start_s = 0;
+      picture.marked_end_s = request.prompt_seconds;
+    }
+    write_roll_png(notes, base.string() + ".png", picture);
+    std::printf("%s.mid/.png: %zu notes generated\n", base.c_str(), result.generated[static_cast<std::size_t>(i)].size());
+  }
+  const double music_s = command.seconds * command.count;
+  std::printf("%d x %.1f s with %s in %d windows: %.2f s wall, %d NFE, real-time factor %.1f\n", command.count,
+              command.seconds, to_string(request.sampler.kind).c_str(), result.windows, result.wall_s, result.nfe,
+              music_s / result.wall_s);
   return 0;
 }
 

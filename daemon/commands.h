@@ -25,6 +25,16 @@ struct DatasetCommand {
   int composers = 15;  // composer rows shown
 };
 
+struct SampleCommand {
+  std::string checkpoint;         // "" = sample.checkpoint from the config
+  std::string prompt;             // a .mid file to continue; "" = unconditional
+  double prompt_seconds = 4;      // the last seconds of the prompt used as context
+  double seconds = 8;             // to generate
+  int count = 1;
+  std::string out_dir = "samples";
+};
+
+int run_sample(const SampleCommand& command, const Config& config);
 int run_roll(const RollCommand& command, const Config& config);
 int run_dataset(const DatasetCommand& command, const Config& config);
 

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -75,6 +76,30 @@ class TableReader {
       throw ConfigError(where(source_, *node, name_ + "." + key) + ": '" + *v + "' is not one of the allowed values");
     value = *v;
   }
+  void read(const std::string& key, std::int64_t& value, std::int64_t min_value, std::int64_t max_value) {
+    read<std::int64_t>(key, value, min_value, max_value);
+  }
+  void read(const std::string& key, std::uint64_t& value) {
+    std::int64_t v = static_cast<std::int64_t>(value);
+    read<std::int64_t>(key, v, 0, std::numeric_limits<std::int64_t>::max());
+    value = static_cast<std::uint64_t>(v);
+  }
+  void read(const std::string& key, std::vector<int>& value, int min_value, int max_value) {
+    known_.insert(key);
+    const toml::node* node = table_ ? table_->get(key) : nullptr;
+    if (!node) return;
+    const auto* array = node->as_array();
+    if (!array || array->empty()) throw ConfigError(where(source_, *node, name_ + "." + key) + ": expected a list of numbers");
+    std::vector<int> out;
+    for (const auto& item : *array) {
+      auto v = item.value_exact<std::int64_t>();
+      if (!v || *v < min_value || *v > max_value)
+        throw ConfigError(where(source_, item, name_ + "." + key) + ": each entry must be an integer in [" +
+                          std::to_string(min_value) + ", " + std::to_string(max_value) + "]");
+      out.push_back(static_cast<int>(*v));
+    }
+    value = out;
+  }
   void reject_unknown() const {
     if (!table_) return;
     for (const auto& [key, node] : *table_)
@@ -90,6 +115,16 @@ class TableReader {
 
 }  // namespace
 
+ModelSpec default_model_spec() {
+  ModelSpec spec;
+  spec.net.channels = 3;
+  spec.net.widths = {16, 32, 64, 128};
+  spec.net.embed_dim = 128;
+  spec.net.attention = true;
+  spec.net.conditional = true;
+  return spec;
+}
+
 Config parse_config(const std::string& toml_text, const std::string& source) {
   toml::table root;
   try {
@@ -99,7 +134,7 @@ Config parse_config(const std::string& toml_text, const std::string& source) {
     s << source << ":" << e.source().begin.line << ":" << e.source().begin.column << ": " << e.description();
     throw ConfigError(s.str());
   }
-  static const std::set<std::string> kTables = {"runtime", "roll", "data"};
+  static const std::set<std::string> kTables = {"runtime", "roll", "data", "model", "train", "sample"};
   for (const auto& [key, node] : root)
     if (!kTables.count(std::string(key.str())))
       throw ConfigError(where(source, node, std::string(key.str())) + ": unknown table");
@@ -120,6 +155,64 @@ Config parse_config(const std::string& toml_text, const std::string& source) {
   TableReader data(root, "data", source);
   data.read("cache_dir", c.data.cache_dir);
   data.reject_unknown();
+
+  TableReader model(root, "model", source);
+  auto& net = c.model.net;
+  model.read("channels", net.channels, 1, 3);
+  model.read("widths", net.widths, 4, 4096);
+  model.read("embed_dim", net.embed_dim, 2, 4096);
+  model.read<double>("fourier_scale", net.fourier_scale, 0.0, 1000.0);
+  model.read("attention", net.attention);
+  model.read("conditional", net.conditional);
+  std::string sde = to_string(c.model.sde.kind);
+  model.read("sde", sde, {"ve", "vp", "subvp"});
+  c.model.sde.kind = sde_kind_from_string(sde);
+  model.read<double>("sigma", c.model.sde.sigma, 1.01, 1e6);
+  model.read<double>("beta_min", c.model.sde.beta_min, 0.0, 100.0);
+  model.read<double>("beta_max", c.model.sde.beta_max, 0.0, 1000.0);
+  model.read<double>("eps", c.model.sde.eps, 1e-8, 0.1);
+  model.read("window_frames", c.model.window_frames, 8, 4096);
+  model.reject_unknown();
+  c.model.roll = c.roll.format;
+  for (int w : net.widths)
+    if (w % 4) throw ConfigError(source + ": model.widths: every width must be a multiple of 4");
+  if (c.model.window_frames % (1 << (net.widths.size() - 1)))
+    throw ConfigError(source + ": model.window_frames must be a multiple of 2^(number of widths - 1)");
+
+  TableReader train(root, "train", source);
+  auto& t = c.train;
+  train.read("data", t.data);
+  train.read("out_dir", t.out_dir);
+  train.read("device", t.device, {"auto", "cpu", "cuda"});
+  train.read("batch_size", t.batch_size, 1, 4096);
+  train.read<double>("learning_rate", t.learning_rate, 1e-8, 1.0);
+  train.read("max_steps", t.max_steps, 1, std::int64_t{1} << 40);
+  train.read<double>("max_minutes", t.max_minutes, 0.0, 1e7);
+  train.read<double>("ema_decay", t.ema_decay, 0.0, 1.0);
+  train.read<double>("grad_clip", t.grad_clip, 0.0, 1e6);
+  train.read("pitch_shift", t.pitch_shift, 0, 24);
+  train.read("checkpoint_every", t.checkpoint_every, 1, std::int64_t{1} << 40);
+  train.read("log_every", t.log_every, 1, 1000000);
+  train.read("validation_windows", t.validation_windows, 0, 100000);
+  train.read<double>("no_context_probability", t.no_context_probability, 0.0, 1.0);
+  train.read("seed", t.seed);
+  train.reject_unknown();
+
+  TableReader sample(root, "sample", source);
+  auto& s = c.sample.sampler;
+  sample.read("checkpoint", c.sample.checkpoint);
+  std::string kind = to_string(s.kind);
+  sample.read("sampler", kind, {"em", "pc", "ode", "heun"});
+  s.kind = sampler_kind_from_string(kind);
+  sample.read("steps", s.steps, 1, 100000);
+  sample.read<double>("snr", s.snr, 0.0, 10.0);
+  sample.read("corrector_steps", s.corrector_steps, 0, 100);
+  sample.read<double>("atol", s.atol, 1e-10, 1.0);
+  sample.read<double>("rtol", s.rtol, 1e-10, 1.0);
+  sample.read<double>("eps", s.eps, 1e-8, 0.5);
+  sample.read<double>("temperature", s.temperature, 0.0, 10.0);
+  sample.read("seed", s.seed);
+  sample.reject_unknown();
   return c;
 }
 
@@ -140,6 +233,47 @@ std::string to_toml(const Config& c) {
                            {"frame_threshold", static_cast<double>(c.roll.thresholds.frame)}}},
       {"data", toml::table{{"cache_dir", c.data.cache_dir}}},
   };
+  toml::array widths;
+  for (int w : c.model.net.widths) widths.push_back(w);
+  root.insert("model", toml::table{{"channels", c.model.net.channels},
+                                   {"widths", widths},
+                                   {"embed_dim", c.model.net.embed_dim},
+                                   {"fourier_scale", c.model.net.fourier_scale},
+                                   {"attention", c.model.net.attention},
+                                   {"conditional", c.model.net.conditional},
+                                   {"sde", to_string(c.model.sde.kind)},
+                                   {"sigma", c.model.sde.sigma},
+                                   {"beta_min", c.model.sde.beta_min},
+                                   {"beta_max", c.model.sde.beta_max},
+                                   {"eps", c.model.sde.eps},
+                                   {"window_frames", c.model.window_frames}});
+  const auto& t = c.train;
+  root.insert("train", toml::table{{"data", t.data},
+                                   {"out_dir", t.out_dir},
+                                   {"device", t.device},
+                                   {"batch_size", t.batch_size},
+                                   {"learning_rate", t.learning_rate},
+                                   {"max_steps", t.max_steps},
+                                   {"max_minutes", t.max_minutes},
+                                   {"ema_decay", t.ema_decay},
+                                   {"grad_clip", t.grad_clip},
+                                   {"pitch_shift", t.pitch_shift},
+                                   {"checkpoint_every", t.checkpoint_every},
+                                   {"log_every", t.log_every},
+                                   {"validation_windows", t.validation_windows},
+                                   {"no_context_probability", t.no_context_probability},
+                                   {"seed", static_cast<std::int64_t>(t.seed)}});
+  const auto& sampler = c.sample.sampler;
+  root.insert("sample", toml::table{{"checkpoint", c.sample.checkpoint},
+                                    {"sampler", to_string(sampler.kind)},
+                                    {"steps", sampler.steps},
+                                    {"snr", sampler.snr},
+                                    {"corrector_steps", sampler.corrector_steps},
+                                    {"atol", sampler.atol},
+                                    {"rtol", sampler.rtol},
+                                    {"eps", sampler.eps},
+                                    {"temperature", sampler.temperature},
+                                    {"seed", static_cast<std::int64_t>(sampler.seed)}});
   std::ostringstream s;
   s << root << "\n";
   return s.str();

@@ -6,7 +6,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/checkpoint.h"
 #include "core/roll.h"
+#include "core/sampler.h"
+#include "train/trainer.h"
 
 namespace scorejam {
 
@@ -24,10 +27,23 @@ struct DataConfig {
   std::string cache_dir;  // "" = $XDG_CACHE_HOME/scorejam (or ~/.cache/scorejam)
 };
 
+// [model]: the network and SDE of a new model (a checkpoint brings its own).
+// [sample]: the checkpoint to play and the sampler settings.
+struct SampleConfig {
+  std::string checkpoint = "models/scorejam-default.pt";  // relative paths: from the working folder
+  SamplerConfig sampler;
+};
+
+// The network of a new model when the config names none: the bundled model's.
+ModelSpec default_model_spec();
+
 struct Config {
   RuntimeConfig runtime;
   RollConfig roll;
   DataConfig data;
+  ModelSpec model = default_model_spec();  // [model]; its roll format is [roll]'s
+  TrainConfig train;   // [train]
+  SampleConfig sample; // [sample]
 };
 
 class ConfigError : public std::runtime_error {

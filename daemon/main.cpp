@@ -4,12 +4,16 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <optional>
 
+#include "core/maestro.h"
 #include "core/torch_runtime.h"
 #include "daemon/commands.h"
 #include "daemon/config.h"
+#include "train/trainer.h"
 
 namespace {
 
@@ -19,6 +23,11 @@ void set_up_logging(const std::string& level) {
   logger->set_level(spdlog::level::from_str(level));
   spdlog::set_default_logger(logger);
 }
+
+std::atomic<bool> g_stop{false};
+
+// Only sets a lock-free flag: the loops poll it and stop cleanly.
+void on_stop_signal(int) { g_stop = true; }
 
 }  // namespace
 
@@ -54,11 +63,66 @@ int main(int argc, char** argv) {
   bool no_cache = false;
   dataset_app->add_flag("--no-cache", no_cache, "read every file, neither using nor writing the roll cache");
 
+  auto* train_app = app.add_subcommand("train", "train a score model on MAESTRO (Ctrl-C saves a checkpoint and stops)");
+  std::optional<std::string> train_data, train_out, train_device;
+  std::string train_resume;
+  std::optional<std::int64_t> train_steps;
+  std::optional<double> train_minutes;
+  std::optional<int> train_batch;
+  std::optional<std::uint64_t> train_seed;
+  train_app->add_option("--data", train_data, "MAESTRO zip or folder (train.data)");
+  train_app->add_option("--out", train_out, "output folder for checkpoint, loss.csv, loss.png, config.toml (train.out_dir)");
+  train_app->add_option("--resume", train_resume, "checkpoint to resume from (model, optimizer and step)")
+      ->check(CLI::ExistingFile);
+  train_app->add_option("--steps", train_steps, "stop after this many steps in all (train.max_steps)")
+      ->check(CLI::PositiveNumber);
+  train_app->add_option("--minutes", train_minutes, "stop after this many minutes (train.max_minutes)")
+      ->check(CLI::NonNegativeNumber);
+  train_app->add_option("--batch", train_batch, "batch size (train.batch_size)")->check(CLI::PositiveNumber);
+  train_app->add_option("--device", train_device, "auto, cpu or cuda (train.device)")
+      ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  train_app->add_option("--seed", train_seed, "seed (train.seed)");
+
+  SampleCommand sample_command;
+  auto* sample_app = app.add_subcommand("sample", "generate piano music, or continue a MIDI prompt, with a trained model");
+  std::optional<std::string> sampler_kind;
+  std::optional<int> sampler_steps;
+  std::optional<std::uint64_t> sampler_seed;
+  std::optional<double> sampler_snr, sampler_temperature;
+  sample_app->add_option("--checkpoint", sample_command.checkpoint, "model checkpoint (sample.checkpoint)")
+      ->check(CLI::ExistingFile);
+  sample_app->add_option("--prompt", sample_command.prompt, "MIDI file to continue")->check(CLI::ExistingFile);
+  sample_app->add_option("--prompt-seconds", sample_command.prompt_seconds, "seconds of the prompt's end used as context")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  sample_app->add_option("--seconds", sample_command.seconds, "seconds to generate")->capture_default_str()->check(CLI::Range(0.1, 600.0));
+  sample_app->add_option("-n,--count", sample_command.count, "number of samples")->capture_default_str()->check(CLI::Range(1, 64));
+  sample_app->add_option("-o,--out", sample_command.out_dir, "output folder")->capture_default_str();
+  sample_app->add_option("--sampler", sampler_kind, "em, pc, ode or heun (sample.sampler)")
+      ->check(CLI::IsMember({"em", "pc", "ode", "heun"}));
+  sample_app->add_option("--steps", sampler_steps, "sampler steps (sample.steps)")->check(CLI::Range(1, 100000));
+  sample_app->add_option("--snr", sampler_snr, "PC corrector signal-to-noise ratio (sample.snr)")->check(CLI::Range(0.0, 10.0));
+  sample_app->add_option("--temperature", sampler_temperature, "noise scale of em/pc (sample.temperature)")
+      ->check(CLI::Range(0.0, 10.0));
+  sample_app->add_option("--seed", sampler_seed, "seed (sample.seed)");
+
   CLI11_PARSE(app, argc, argv);
 
   try {
     Config config = config_path.empty() ? Config{} : load_config(config_path);
     if (threads) config.runtime.threads = *threads;
+    if (train_data) config.train.data = *train_data;
+    if (train_out) config.train.out_dir = *train_out;
+    if (train_device) config.train.device = *train_device;
+    if (train_steps) config.train.max_steps = *train_steps;
+    if (train_minutes) config.train.max_minutes = *train_minutes;
+    if (train_batch) config.train.batch_size = *train_batch;
+    if (train_seed) config.train.seed = *train_seed;
+    config.train.resume = train_resume;
+    if (sampler_kind) config.sample.sampler.kind = sampler_kind_from_string(*sampler_kind);
+    if (sampler_steps) config.sample.sampler.steps = *sampler_steps;
+    if (sampler_seed) config.sample.sampler.seed = *sampler_seed;
+    if (sampler_snr) config.sample.sampler.snr = *sampler_snr;
+    if (sampler_temperature) config.sample.sampler.temperature = *sampler_temperature;
     if (!log_level.empty()) config.runtime.log_level = log_level;
     if (print_config) {
       std::fputs(to_toml(config).c_str(), stdout);
@@ -76,6 +140,19 @@ int main(int argc, char** argv) {
                   runtime.cuda_available ? "available" : "absent");
 
     if (*roll_app) return run_roll(roll, config);
+    if (*sample_app) return run_sample(sample_command, config);
+    if (*train_app) {
+      if (config.train.data.empty()) throw ConfigError("train: no data set: give --data or train.data");
+      std::signal(SIGINT, on_stop_signal);
+      std::signal(SIGTERM, on_stop_signal);
+      const auto cache = config.data.cache_dir.empty() ? default_cache_dir() : std::filesystem::path(config.data.cache_dir);
+      const auto report = train(config.train, config.model, to_toml(config), g_stop, cache);
+      std::printf("trained to step %lld (%lld epochs): validation loss %.2f (first %.2f), %.2f steps/s, %zu files skipped\n"
+                  "checkpoint: %s\n",
+                  static_cast<long long>(report.steps), static_cast<long long>(report.epochs), report.last_val_loss,
+                  report.first_val_loss, report.steps_per_s, report.files_skipped, report.checkpoint.c_str());
+      return report.stopped_early ? 130 : 0;
+    }
     if (*dataset_app) {
       dataset.use_cache = !no_cache;
       return run_dataset(dataset, config);

@@ -2,37 +2,17 @@
 #include <cairo.h>
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
-
 #include "core/midi_file.h"
 #include "tests/core/test_support.h"
+#include "tests/integration/cli_support.h"
 
 namespace scorejam {
 namespace {
 namespace fs = std::filesystem;
 
-struct Run {
-  int exit_code;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-// `env` is prepended to the command line, e.g. "LD_LIBRARY_PATH=/x".
-Run scorejam(const std::string& args, const fs::path& dir, const std::string& env = "") {
-  const auto out = dir / "stdout.txt", err = dir / "stderr.txt";
-  const std::string command = env + " " + SCOREJAM_EXE + " " + args + " >" + out.string() + " 2>" + err.string();
-  const int status = std::system(command.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
-}
+using testing::contains;
+using testing::scorejam;
+using testing::slurp;
 
 std::pair<int, int> png_size(const fs::path& path) {
   cairo_surface_t* s = cairo_image_surface_create_from_png(path.c_str());
@@ -43,7 +23,6 @@ std::pair<int, int> png_size(const fs::path& path) {
   return size;
 }
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 TEST(Cli, RollDrawsAMidiFileAsPng) {
   auto dir = testing::scratch_dir("Cli.RollDrawsAMidiFileAsPng");

@@ -1,0 +1,253 @@
+#include "core/checkpoint.h"
+
+#include <fcntl.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <boost/crc.hpp>
+#include <cstdio>
+#include <cstring>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace scorejam {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kMagic = "scorejam-checkpoint";
+
+torch::Tensor text_tensor(const std::string& text) {
+  auto t = torch::empty({static_cast<int64_t>(text.size())}, torch::kUInt8);
+  std::memcpy(t.data_ptr<uint8_t>(), text.data(), text.size());
+  return t;
+}
+
+std::string tensor_text(const torch::Tensor& t) {
+  auto c = t.to(torch::kCPU).contiguous();
+  return std::string(reinterpret_cast<const char*>(c.data_ptr<uint8_t>()), static_cast<std::size_t>(c.numel()));
+}
+
+void fsync_path(const fs::path& path, int flags) {  // for the folder, after the rename
+  const int fd = ::open(path.c_str(), flags);
+  if (fd < 0) return;
+  ::fsync(fd);
+  ::close(fd);
+}
+
+// CRC-32 of the spec, the state and every tensor of both networks, in a fixed order: torch's
+// archive reader does not check its entries, so a flipped byte would otherwise load silently.
+std::int64_t content_checksum(const std::string& spec, const torch::Tensor& state, ScoreNet& model, ScoreNet& ema) {
+  boost::crc_32_type crc;
+  crc.process_bytes(spec.data(), spec.size());
+  auto add = [&](const torch::Tensor& t) {
+    auto c = t.detach().to(torch::kCPU).contiguous();
+    crc.process_bytes(c.data_ptr(), static_cast<std::size_t>(c.numel()) * c.element_size());
+  };
+  add(state);
+  for (auto* net : {&model, &ema}) {
+    for (const auto& p : (*net)->named_parameters()) add(p.value());
+    for (const auto& b : (*net)->named_buffers()) add(b.value());
+  }
+  return static_cast<std::int64_t>(crc.checksum());
+}
+
+// Writes all of `bytes` or throws; a short write (a full disk) is an error, not a crash.
+void write_all(const fs::path& path, const std::string& bytes) {
+  std::FILE* file = std::fopen(path.c_str(), "wb");
+  if (!file) throw std::runtime_error(std::strerror(errno));
+  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), file) == bytes.size() && std::fflush(file) == 0 &&
+                       ::fsync(fileno(file)) == 0;
+  const int error = errno;
+  const bool closed = std::fclose(file) == 0;
+  if (!written || !closed) throw std::runtime_error(std::strerror(written ? errno : error));
+}
+
+template <class T>
+T required(const toml::table& table, const char* key, const std::string& source) {
+  auto v = table[key].value<T>();
+  if (!v) throw CheckpointError(source + ": model spec lacks '" + key + "' or it has the wrong type");
+  return *v;
+}
+
+}  // namespace
+
+std::string spec_to_toml(const ModelSpec& spec) {
+  toml::array widths;
+  for (int w : spec.net.widths) widths.push_back(w);
+  toml::table root{
+      {"net", toml::table{{"channels", spec.net.channels},
+                          {"widths", widths},
+                          {"embed_dim", spec.net.embed_dim},
+                          {"fourier_scale", spec.net.fourier_scale},
+                          {"attention", spec.net.attention},
+                          {"conditional", spec.net.conditional}}},
+      {"sde", toml::table{{"kind", to_string(spec.sde.kind)},
+                          {"sigma", spec.sde.sigma},
+                          {"beta_min", spec.sde.beta_min},
+                          {"beta_max", spec.sde.beta_max},
+                          {"eps", spec.sde.eps}}},
+      {"roll", toml::table{{"fs_hz", spec.roll.fs_hz}, {"sustain_pedal", spec.roll.sustain_pedal}}},
+      {"window", toml::table{{"frames", spec.window_frames}}},
+  };
+  std::ostringstream s;
+  s << root;
+  return s.str();
+}
+
+ModelSpec spec_from_toml(const std::string& text, const std::string& source) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    throw CheckpointError(source + ": model spec is not valid TOML: " + std::string(e.description()));
+  }
+  auto table = [&](const char* name) -> const toml::table& {
+    const auto* t = root[name].as_table();
+    if (!t) throw CheckpointError(source + ": model spec lacks [" + name + "]");
+    return *t;
+  };
+  ModelSpec spec;
+  const auto& net = table("net");
+  spec.net.channels = static_cast<int>(required<int64_t>(net, "channels", source));
+  spec.net.widths.clear();
+  if (const auto* widths = net["widths"].as_array())
+    for (const auto& w : *widths) spec.net.widths.push_back(static_cast<int>(w.value<int64_t>().value_or(0)));
+  spec.net.embed_dim = static_cast<int>(required<int64_t>(net, "embed_dim", source));
+  spec.net.fourier_scale = required<double>(net, "fourier_scale", source);
+  spec.net.attention = required<bool>(net, "attention", source);
+  spec.net.conditional = required<bool>(net, "conditional", source);
+  const auto& sde = table("sde");
+  try {
+    spec.sde.kind = sde_kind_from_string(required<std::string>(sde, "kind", source));
+  } catch (const std::invalid_argument& e) {
+    throw CheckpointError(source + ": " + e.what());
+  }
+  spec.sde.sigma = required<double>(sde, "sigma", source);
+  spec.sde.beta_min = required<double>(sde, "beta_min", source);
+  spec.sde.beta_max = required<double>(sde, "beta_max", source);
+  spec.sde.eps = required<double>(sde, "eps", source);
+  const auto& roll = table("roll");
+  spec.roll.fs_hz = required<double>(roll, "fs_hz", source);
+  spec.roll.sustain_pedal = required<bool>(roll, "sustain_pedal", source);
+  spec.window_frames = static_cast<int>(required<int64_t>(table("window"), "frames", source));
+  return spec;
+}
+
+void save_checkpoint(const fs::path& path, const ModelSpec& spec, ScoreNet& model, ScoreNet& ema,
+                     torch::optim::Optimizer* optimizer, const TrainingState& state) {
+  torch::serialize::OutputArchive archive;
+  archive.write("magic", text_tensor(kMagic));
+  archive.write("version", torch::tensor({kCheckpointVersion}));
+  archive.write("spec", text_tensor(spec_to_toml(spec)));
+  archive.write("run_config", text_tensor(state.run_config));
+  const auto state_tensor = torch::tensor({state.step, state.epoch});
+  const auto spec_text = spec_to_toml(spec);
+  archive.write("state", state_tensor);
+  archive.write("checksum", torch::tensor({content_checksum(spec_text, state_tensor, model, ema)}));
+  archive.write("last_val_loss", torch::tensor({state.last_val_loss}, torch::kFloat64));
+  torch::serialize::OutputArchive model_archive, ema_archive;
+  model->save(model_archive);
+  ema->save(ema_archive);
+  archive.write("model", model_archive);
+  archive.write("ema", ema_archive);
+  if (optimizer) {
+    torch::serialize::OutputArchive optimizer_archive;
+    optimizer->save(optimizer_archive);
+    archive.write("optimizer", optimizer_archive);
+  }
+
+  // Serialised in memory first: torch's file writer ends the process when a write fails.
+  std::ostringstream buffer;
+  archive.save_to(buffer);
+  const fs::path temp = path.string() + ".tmp";
+  try {
+    write_all(temp, buffer.str());
+  } catch (const std::exception& e) {
+    std::error_code ec;
+    fs::remove(temp, ec);
+    throw CheckpointError(path.string() + ": cannot write checkpoint (previous one kept): " + e.what());
+  }
+  std::error_code ec;
+  fs::rename(temp, path, ec);
+  if (ec) {
+    fs::remove(temp, ec);
+    throw CheckpointError(path.string() + ": cannot move the new checkpoint into place: " + ec.message());
+  }
+  fsync_path(path.parent_path().empty() ? fs::path(".") : path.parent_path(), O_RDONLY | O_DIRECTORY);
+}
+
+LoadedCheckpoint load_checkpoint(const fs::path& path) {
+  const std::string name = path.string();
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) throw CheckpointError(name + ": no such checkpoint file");
+  torch::serialize::InputArchive archive;
+  try {
+    archive.load_from(name, torch::kCPU);
+  } catch (const std::exception&) {
+    throw CheckpointError(name + ": not a scorejam checkpoint (not a readable torch archive; truncated or corrupt?)");
+  }
+  auto read_tensor = [&](const char* key) {
+    torch::Tensor t;
+    if (!archive.try_read(key, t)) throw CheckpointError(name + ": not a scorejam checkpoint (no '" + key + "')");
+    return t;
+  };
+  if (tensor_text(read_tensor("magic")) != kMagic) throw CheckpointError(name + ": not a scorejam checkpoint");
+  const auto version = read_tensor("version").item<int64_t>();
+  if (version != kCheckpointVersion)
+    throw CheckpointError(name + ": checkpoint version " + std::to_string(version) + ", this scorejam reads version " +
+                          std::to_string(kCheckpointVersion));
+  LoadedCheckpoint out;
+  out.spec = spec_from_toml(tensor_text(read_tensor("spec")), name);
+  out.state.run_config = tensor_text(read_tensor("run_config"));
+  auto state = read_tensor("state");
+  out.state.step = state[0].item<int64_t>();
+  out.state.epoch = state[1].item<int64_t>();
+  out.state.last_val_loss = read_tensor("last_val_loss").item<double>();
+  try {
+    out.model = ScoreNet(out.spec.net, Sde{out.spec.sde});
+    out.ema = ScoreNet(out.spec.net, Sde{out.spec.sde});
+    torch::serialize::InputArchive model_archive, ema_archive;
+    if (!archive.try_read("model", model_archive) || !archive.try_read("ema", ema_archive))
+      throw CheckpointError(name + ": checkpoint has no weights");
+    out.model->load(model_archive);
+    out.ema->load(ema_archive);
+    // Module::load takes whatever shape the file has: compare with a network built from the spec.
+    ScoreNet reference(out.spec.net, Sde{out.spec.sde});
+    const auto expected = reference->named_parameters();
+    for (auto* net : {&out.model, &out.ema}) {
+      const auto got = (*net)->named_parameters();
+      for (const auto& p : expected) {
+        const auto* found = got.find(p.key());
+        if (!found || found->sizes() != p.value().sizes())
+          throw CheckpointError(name + ": weights do not fit the model spec: " + p.key() + " has shape " +
+                                (found ? c10::str(found->sizes()) : std::string("none")) + ", the spec needs " +
+                                c10::str(p.value().sizes()));
+      }
+    }
+  } catch (const CheckpointError&) {
+    throw;
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    throw CheckpointError(name + ": weights do not fit the model spec: " + what.substr(0, what.find('\n')));
+  }
+  torch::Tensor stored;
+  if (!archive.try_read("checksum", stored) ||
+      stored.item<int64_t>() != content_checksum(tensor_text(read_tensor("spec")), state, out.model, out.ema))
+    throw CheckpointError(name + ": checkpoint is corrupt (checksum mismatch)");
+  return out;
+}
+
+void load_optimizer_state(const fs::path& path, torch::optim::Optimizer& optimizer) {
+  torch::serialize::InputArchive archive, optimizer_archive;
+  try {
+    archive.load_from(path.string(), torch::kCPU);
+  } catch (const std::exception&) {
+    throw CheckpointError(path.string() + ": not a readable checkpoint");
+  }
+  if (!archive.try_read("optimizer", optimizer_archive))
+    throw CheckpointError(path.string() + ": checkpoint holds no optimizer state (cannot resume from it)");
+  optimizer.load(optimizer_archive);
+}
+
+}  // namespace scorejam

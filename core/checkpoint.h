@@ -1,0 +1,64 @@
+// Checkpoints: one versioned file holding the model's weights and their EMA, the full
+// model/SDE/roll-format spec, and the training state (step, epoch, optimizer). Loading checks
+// everything before returning anything; saving writes a temporary file in the same folder, syncs
+// it and renames it into place, so a crash or a full disk never destroys the previous checkpoint.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+#include "core/roll.h"
+#include "core/score_net.h"
+
+namespace torch::optim {
+class Optimizer;
+}
+
+namespace scorejam {
+
+inline constexpr std::int64_t kCheckpointVersion = 1;
+
+// What a model is: enough to rebuild it and to feed it.
+struct ModelSpec {
+  ScoreNetConfig net;
+  SdeConfig sde;
+  RollFormat roll;          // frame rate and pedal rule of the data it was trained on
+  int window_frames = 128;  // T of the training windows
+  bool operator==(const ModelSpec&) const = default;
+};
+
+struct TrainingState {
+  std::int64_t step = 0;
+  std::int64_t epoch = 0;
+  double last_val_loss = 0;  // 0 when never validated
+  std::string run_config;    // the training run's effective config, as TOML
+};
+
+class CheckpointError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+std::string spec_to_toml(const ModelSpec& spec);
+ModelSpec spec_from_toml(const std::string& text, const std::string& source);
+
+// `optimizer` may be null (a model for sampling only).
+void save_checkpoint(const std::filesystem::path& path, const ModelSpec& spec, ScoreNet& model, ScoreNet& ema,
+                     torch::optim::Optimizer* optimizer, const TrainingState& state);
+
+struct LoadedCheckpoint {
+  ModelSpec spec;
+  ScoreNet model{nullptr};
+  ScoreNet ema{nullptr};
+  TrainingState state;
+};
+
+// Throws CheckpointError naming the file and what is wrong (missing, not a checkpoint, other version,
+// truncated or corrupt, weights that do not fit the spec).
+LoadedCheckpoint load_checkpoint(const std::filesystem::path& path);
+// Restores the optimizer's state for --resume; throws CheckpointError when the file has none.
+void load_optimizer_state(const std::filesystem::path& path, torch::optim::Optimizer& optimizer);
+
+}  // namespace scorejam

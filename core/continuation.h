@@ -1,0 +1,38 @@
+// Continuing a prompt (or starting from nothing) with a score model: sliding windows over a roll
+// buffer, each window's known past (the prompt, then what was generated) given to an inpainting
+// sampler, the rest generated; then the generated part decoded into notes. Batch = several
+// independent continuations at once. Runs on the calling thread, on the model's device.
+#pragma once
+
+#include <vector>
+
+#include "core/checkpoint.h"
+#include "core/notes.h"
+#include "core/roll.h"
+#include "core/sampler.h"
+
+namespace scorejam {
+
+struct ContinuationRequest {
+  std::vector<Note> prompt;              // notes of the context, times from 0; may be empty
+  double prompt_seconds = 0;             // length of the context (the prompt's end is at this time)
+  double seconds = 8;                    // to generate after it
+  int count = 1;                         // independent continuations
+  int context_frames = 0;                // known frames per window; 0 = half the window
+  SamplerConfig sampler;
+  DecodeThresholds thresholds;
+};
+
+struct ContinuationResult {
+  std::vector<std::vector<Note>> generated;  // per continuation, times from the prompt's end
+  int nfe = 0;                               // network evaluations, all windows
+  int windows = 0;
+  double wall_s = 0;
+};
+
+ContinuationResult continue_notes(ScoreNet& net, const ModelSpec& spec, const ContinuationRequest& request);
+
+// The notes of `notes` that sound in [start_s, end_s), cut to it and shifted to start at 0.
+std::vector<Note> notes_between(const std::vector<Note>& notes, double start_s, double end_s);
+
+}  // namespace scorejam

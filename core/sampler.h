@@ -1,0 +1,66 @@
+// Samplers of the reverse SDE (Song et al.): Euler–Maruyama; predictor–corrector (reverse-diffusion
+// predictor + Langevin corrector); the probability-flow ODE with an adaptive Dormand–Prince solver
+// (Boost.Odeint); and a fixed-step deterministic Heun solver for real time. Each can inpaint: the
+// known region (mask = 1) starts at the prior's noise level, is replaced at every step by the known
+// roll perturbed to the current noise level, and comes out exactly as it went in (the final output
+// is built from the predictor's mean, then the known region copied in). Seeded and reproducible.
+// No threads of its own; runs on the device of the network.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <c10/core/TensorOptions.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "core/score_net.h"
+
+namespace scorejam {
+
+enum class SamplerKind { kEulerMaruyama, kPredictorCorrector, kOde, kHeun };
+
+std::string to_string(SamplerKind kind);
+SamplerKind sampler_kind_from_string(const std::string& name);  // em, pc, ode, heun
+
+struct SamplerConfig {
+  SamplerKind kind = SamplerKind::kPredictorCorrector;
+  int steps = 100;              // EM, PC: time steps; Heun: steps (2 network evaluations each, 1 for the last)
+  double snr = 0.16;            // PC: Langevin signal-to-noise ratio
+  int corrector_steps = 1;      // PC: Langevin steps per time step
+  double atol = 1e-5;           // ODE
+  double rtol = 1e-5;           // ODE
+  double eps = 1e-3;            // last time of the reverse process
+  double temperature = 1.0;     // scales the injected noise of EM/PC (1 = the true reverse SDE)
+  std::uint64_t seed = 0;
+  bool operator==(const SamplerConfig&) const = default;
+};
+
+struct Inpainting {
+  at::Tensor known;  // [B, C, H, W], values where mask = 1 are kept
+  at::Tensor mask;   // [B, 1, H, W] or [B, C, H, W]: 1 = known
+};
+
+struct SampleResult {
+  at::Tensor x;  // [B, C, H, W] on the network's device, in the model's scale
+  int nfe = 0;   // network evaluations
+};
+
+// s(x, t): the score of the perturbed data at time t.
+using ScoreFn = std::function<at::Tensor(const at::Tensor& x, const at::Tensor& t)>;
+
+// Draws samples of `shape` ([B, C, H, W]) with tensors of `options`; with `inpainting`, fills in
+// around the known region.
+SampleResult sample(const ScoreFn& score, const Sde& sde, at::IntArrayRef shape, const SamplerConfig& config,
+                    const at::TensorOptions& options, const Inpainting* inpainting = nullptr);
+// The same with a score network, on its device; a conditional network is given the known roll and
+// its mask (zeros when there is none).
+SampleResult sample(ScoreNet& net, at::IntArrayRef shape, const SamplerConfig& config,
+                    const Inpainting* inpainting = nullptr);
+
+// The time grid of the deterministic solver: `steps` + 1 times from 1 down to eps, spaced so that
+// sigma = std / mean follows Karras et al.'s rho = 7 schedule.
+std::vector<double> heun_time_grid(const Sde& sde, int steps, double eps);
+
+}  // namespace scorejam

@@ -1,0 +1,151 @@
+#include "core/score_net.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <stdexcept>
+
+namespace scorejam {
+namespace {
+
+// Largest power of two <= 32 that divides the width and leaves at least 4 channels a group.
+int64_t norm_groups(int width) {
+  int g = 32;
+  while (g > 1 && (width % g != 0 || width / g < 4)) g /= 2;
+  return g;
+}
+
+int64_t round_up(int64_t n, int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
+
+}  // namespace
+
+ScoreNetImpl::ScoreNetImpl(const ScoreNetConfig& config, const Sde& sde) : config_(config), sde_(sde) {
+  if (config.widths.size() < 2) throw std::invalid_argument("ScoreNet: at least two widths (one level down)");
+  if (config.channels < 1) throw std::invalid_argument("ScoreNet: channels must be >= 1");
+  for (int w : config.widths)
+    if (w < 4 || w % 4) throw std::invalid_argument("ScoreNet: widths must be multiples of 4");
+  if (config.embed_dim % 2) throw std::invalid_argument("ScoreNet: embed_dim must be even");
+
+  // Fixed random features: a buffer, saved with the weights but never trained.
+  fourier_w_ = register_buffer("fourier_w", torch::randn({config.embed_dim / 2}) * config.fourier_scale);
+  embed_ = register_module("embed", torch::nn::Linear(config.embed_dim, config.embed_dim));
+
+  const auto& w = config.widths;
+  const int depth = static_cast<int>(w.size()) - 1;
+  const int in_channels = config.conditional ? 2 * config.channels + 1 : config.channels;
+  down_convs_ = register_module("down_convs", torch::nn::ModuleList());
+  down_dense_ = register_module("down_dense", torch::nn::ModuleList());
+  down_norms_ = register_module("down_norms", torch::nn::ModuleList());
+  for (int i = 0; i <= depth; ++i) {
+    const int from = i == 0 ? in_channels : w[i - 1];
+    down_convs_->push_back(torch::nn::Conv2d(
+        torch::nn::Conv2dOptions(from, w[i], 3).stride(i == 0 ? 1 : 2).padding(1).bias(false)));
+    down_dense_->push_back(torch::nn::Linear(config.embed_dim, w[i]));
+    down_norms_->push_back(torch::nn::GroupNorm(norm_groups(w[i]), w[i]));
+  }
+  if (config.attention) {
+    const int c = w[depth];
+    attn_norm_ = register_module("attn_norm", torch::nn::GroupNorm(norm_groups(c), c));
+    attn_qkv_ = register_module("attn_qkv", torch::nn::Conv2d(torch::nn::Conv2dOptions(c, 3 * c, 1)));
+    attn_out_ = register_module("attn_out", torch::nn::Conv2d(torch::nn::Conv2dOptions(c, c, 1)));
+  }
+  // Up path: level i (depth-1 .. 0) doubles the resolution; from the second step on its input is
+  // the concatenation with the skip of the level below.
+  up_convs_ = register_module("up_convs", torch::nn::ModuleList());
+  up_dense_ = register_module("up_dense", torch::nn::ModuleList());
+  up_norms_ = register_module("up_norms", torch::nn::ModuleList());
+  for (int i = depth - 1; i >= 0; --i) {
+    const int from = i == depth - 1 ? w[depth] : 2 * w[i + 1];
+    up_convs_->push_back(torch::nn::ConvTranspose2d(
+        torch::nn::ConvTranspose2dOptions(from, w[i], 3).stride(2).padding(1).output_padding(1).bias(false)));
+    up_dense_->push_back(torch::nn::Linear(config.embed_dim, w[i]));
+    up_norms_->push_back(torch::nn::GroupNorm(norm_groups(w[i]), w[i]));
+  }
+  out_ = register_module("out", torch::nn::Conv2d(torch::nn::Conv2dOptions(2 * w[0], config.channels, 3).padding(1)));
+}
+
+int64_t ScoreNetImpl::parameter_count() const {
+  int64_t n = 0;
+  for (const auto& p : parameters()) n += p.numel();
+  return n;
+}
+
+torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& known,
+                                    const torch::Tensor& mask) {
+  const int depth = static_cast<int>(config_.widths.size()) - 1;
+  const int64_t height = x.size(2), width = x.size(3);
+  const int64_t multiple = int64_t{1} << depth;
+  const int64_t pad_h = round_up(height, multiple) - height, pad_w = round_up(width, multiple) - width;
+
+  torch::Tensor h = x;
+  if (config_.conditional) {
+    if (!known.defined() || !mask.defined()) throw std::invalid_argument("ScoreNet: conditional model needs known and mask");
+    h = torch::cat({x, known * mask, mask}, 1);
+  }
+  if (pad_h || pad_w) h = torch::constant_pad_nd(h, {0, pad_w, 0, pad_h});
+
+  const auto projected = t.unsqueeze(1) * fourier_w_.unsqueeze(0) * (2.0 * M_PI);
+  const auto embed = torch::silu(embed_->forward(torch::cat({torch::sin(projected), torch::cos(projected)}, 1)));
+  auto inject = [&](torch::nn::ModuleList& dense, std::size_t i) {
+    return dense[i]->as<torch::nn::Linear>()->forward(embed).unsqueeze(-1).unsqueeze(-1);
+  };
+
+  // Without autograd (sampling), every level's skip is written straight into the second half of the
+  // buffer its concatenation with the up path uses, and the up path's output into the first half:
+  // no torch::cat copies and fewer fresh allocations, which cost page faults on every call. Time
+  // embeddings are added in place to the fresh convolution outputs.
+  const bool inference = !torch::GradMode::is_enabled();
+  const auto& w = config_.widths;
+  std::vector<torch::Tensor> skips, joined(static_cast<std::size_t>(depth));
+  for (int i = 0; i <= depth; ++i) {
+    h = down_convs_[i]->as<torch::nn::Conv2d>()->forward(h);
+    h.add_(inject(down_dense_, i));
+    h = down_norms_[i]->as<torch::nn::GroupNorm>()->forward(h);
+    if (inference && i < depth) {
+      auto& buffer = joined[static_cast<std::size_t>(i)];
+      buffer = torch::empty({h.size(0), 2 * w[i], h.size(2), h.size(3)}, h.options());
+      auto skip = buffer.narrow(1, w[i], w[i]);
+      torch::silu_out(skip, h);
+      h = skip;
+    } else {
+      h = inference ? torch::silu_(h) : torch::silu(h);
+    }
+    skips.push_back(h);
+  }
+  if (config_.attention) {
+    const auto b = h.size(0), c = h.size(1), hh = h.size(2), ww = h.size(3);
+    auto qkv = attn_qkv_->forward(attn_norm_->forward(h)).reshape({b, 3, c, hh * ww});
+    auto q = qkv.select(1, 0).transpose(1, 2), k = qkv.select(1, 1), v = qkv.select(1, 2).transpose(1, 2);
+    auto weights = torch::softmax(torch::bmm(q, k) / std::sqrt(static_cast<double>(c)), -1);
+    h = h + attn_out_->forward(torch::bmm(weights, v).transpose(1, 2).reshape({b, c, hh, ww}));
+  }
+  for (int step = 0; step < depth; ++step) {
+    const auto level = static_cast<std::size_t>(depth - 1 - step);
+    if (step > 0 && !inference) h = torch::cat({h, skips[level + 1]}, 1);
+    h = up_convs_[step]->as<torch::nn::ConvTranspose2d>()->forward(h);
+    h.add_(inject(up_dense_, step));
+    h = up_norms_[step]->as<torch::nn::GroupNorm>()->forward(h);
+    if (inference) {
+      auto up = joined[level].narrow(1, 0, w[level]);
+      torch::silu_out(up, h);
+      h = joined[level];
+    } else {
+      h = torch::silu(h);
+    }
+  }
+  h = out_->forward(inference ? h : torch::cat({h, skips[0]}, 1));
+  if (pad_h || pad_w) h = h.slice(2, 0, height).slice(3, 0, width);
+  return h / per_sample(sde_.std(t), h);
+}
+
+torch::Tensor dsm_loss(ScoreNet& net, const torch::Tensor& x0, const torch::Tensor& known, const torch::Tensor& mask) {
+  const double eps = net->sde().config.eps;
+  const auto t = torch::rand({x0.size(0)}, x0.options()) * (1.0 - eps) + eps;
+  const auto z = torch::randn_like(x0);
+  const auto std = per_sample(net->sde().std(t), x0);
+  const auto xt = net->sde().perturb(x0, t, z);
+  const auto score = net->forward(xt, t, known, mask);
+  return (score * std + z).pow(2).flatten(1).sum(1).mean();
+}
+
+}  // namespace scorejam

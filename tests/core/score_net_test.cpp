@@ -1,0 +1,104 @@
+#include "core/score_net.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+namespace scorejam {
+namespace {
+
+TEST(ScoreNet, KeepsTheShapeOfARollWindow) {
+  torch::manual_seed(0);
+  ScoreNet net(ScoreNetConfig{3, {16, 32, 64, 64}, 32}, Sde{});
+  auto x = torch::randn({2, 3, 88, 64});
+  EXPECT_EQ(net->forward(x, torch::full({2}, 0.5)).sizes(), x.sizes());
+}
+
+TEST(ScoreNet, PadsSizesThatAreNoMultipleOfTwoToTheDepth) {
+  torch::manual_seed(0);
+  ScoreNet net(ScoreNetConfig{1, {32, 64, 128, 256}, 256}, Sde{});
+  auto x = torch::randn({3, 1, 28, 28});
+  EXPECT_EQ(net->forward(x, torch::full({3}, 0.3)).sizes(), x.sizes());
+}
+
+TEST(ScoreNet, AttentionAtTheLowestResolutionRuns) {
+  torch::manual_seed(0);
+  ScoreNetConfig config{2, {8, 16}, 16};
+  config.attention = true;
+  ScoreNet with(config, Sde{});
+  config.attention = false;
+  ScoreNet without(config, Sde{});
+  EXPECT_GT(with->parameter_count(), without->parameter_count());
+  EXPECT_EQ(with->forward(torch::randn({1, 2, 88, 32}), torch::full({1}, 0.5)).sizes(),
+            (std::vector<int64_t>{1, 2, 88, 32}));
+}
+
+TEST(ScoreNet, ConditionalModelReadsTheKnownRoll) {
+  torch::manual_seed(0);
+  ScoreNetConfig config{1, {8, 16}, 16};
+  config.conditional = true;
+  ScoreNet net(config, Sde{});
+  auto x = torch::randn({1, 1, 88, 16});
+  auto t = torch::full({1}, 0.5);
+  auto mask = torch::zeros({1, 1, 88, 16});
+  mask.slice(3, 0, 8).fill_(1);
+  auto a = net->forward(x, t, torch::ones_like(x), mask);
+  auto b = net->forward(x, t, -torch::ones_like(x), mask);
+  EXPECT_FALSE(torch::allclose(a, b));
+  EXPECT_THROW(net->forward(x, t), std::invalid_argument);
+}
+
+TEST(ScoreNet, OutputScalesWithOneOverStd) {
+  // The last layer's output is divided by std(t): at small t the scores are large.
+  torch::manual_seed(0);
+  ScoreNet net(ScoreNetConfig{1, {8, 16}, 16}, Sde{});
+  auto x = torch::randn({1, 1, 88, 16});
+  auto early = net->forward(x, torch::full({1}, 0.01)).abs().mean().item<double>();
+  auto late = net->forward(x, torch::full({1}, 1.0)).abs().mean().item<double>();
+  EXPECT_GT(early, 5 * late);
+}
+
+TEST(ScoreNet, CountsItsParameters) {
+  ScoreNet net(ScoreNetConfig{1, {32, 64, 128, 256}, 256}, Sde{});
+  int64_t n = 0;
+  for (const auto& p : net->parameters()) n += p.numel();
+  EXPECT_EQ(net->parameter_count(), n);
+  // The original ScoreNet of Song's tutorial has about 1.1 M parameters in this configuration.
+  EXPECT_GT(n, 1'000'000);
+  EXPECT_LT(n, 1'300'000);
+}
+
+TEST(ScoreNet, RejectsWidthsThatCannotBeNormalised) {
+  EXPECT_THROW(ScoreNet(ScoreNetConfig{1, {30, 64}, 16}, Sde{}), std::invalid_argument);
+  EXPECT_THROW(ScoreNet(ScoreNetConfig{1, {32}, 16}, Sde{}), std::invalid_argument);
+}
+
+TEST(DsmLoss, FallsWhenTrainingOnASimpleDistribution) {
+  torch::manual_seed(1);
+  ScoreNet net(ScoreNetConfig{1, {16, 32}, 32}, Sde{{SdeKind::kVE, 25.0}});
+  torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(2e-3));
+  // Data: a fixed pattern of horizontal stripes in [-1, 1].
+  auto pattern = (torch::arange(16).remainder(4) < 2).to(torch::kFloat32).mul(2).sub(1).view({1, 1, 16, 1});
+  auto data = pattern.expand({16, 1, 16, 16}).contiguous();
+  auto average = [&](int steps, bool train) {
+    double sum = 0;
+    for (int i = 0; i < steps; ++i) {
+      auto loss = dsm_loss(net, data);
+      if (train) {
+        adam.zero_grad();
+        loss.backward();
+        adam.step();
+      }
+      sum += loss.item<double>();
+    }
+    return sum / steps;
+  };
+  torch::manual_seed(2);
+  const double before = average(20, false);
+  average(150, true);
+  torch::manual_seed(2);
+  const double after = average(20, false);
+  EXPECT_LT(after, 0.7 * before) << "before " << before << " after " << after;
+}
+
+}  // namespace
+}  // namespace scorejam

@@ -1,0 +1,120 @@
+// `scorejam train` and `scorejam sample` end to end, on a small MAESTRO-layout set made here.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+#include "core/checkpoint.h"
+#include "core/midi_file.h"
+#include "tests/core/test_support.h"
+#include "tests/integration/cli_support.h"
+
+extern char** environ;
+
+namespace scorejam {
+namespace {
+namespace fs = std::filesystem;
+using testing::contains;
+using testing::scorejam;
+
+// Three train performances, one validation, one unreadable train file; and a tiny model config.
+fs::path make_set_and_config(const fs::path& dir) {
+  const auto root = dir / "set";
+  fs::create_directories(root / "2020");
+  std::string csv = "canonical_composer,canonical_title,split,year,midi_filename,audio_filename,duration\n";
+  std::mt19937 rng(5);
+  for (int i = 0; i < 4; ++i) {
+    std::vector<Note> notes;
+    for (int k = 0; k < 120; ++k)
+      notes.push_back({k * 0.125, k * 0.125 + 0.25, 48 + static_cast<int>(rng() % 24), 40 + static_cast<int>(rng() % 60), 0});
+    const std::string name = "2020/p" + std::to_string(i) + ".midi";
+    write_midi_file(root / name, notes, {});
+    csv += "Test,Piece " + std::to_string(i) + "," + (i == 3 ? "validation" : "train") + ",2020," + name + ",x.wav,15\n";
+  }
+  testing::write_text(root / "2020/broken.midi", "not midi at all");
+  csv += "Test,Broken,train,2020,2020/broken.midi,x.wav,1\n";
+  testing::write_text(root / "set.csv", csv);
+  const auto config = dir / "tiny.toml";
+  testing::write_text(config, "[model]\nchannels = 2\nwidths = [8, 16]\nembed_dim = 16\nconditional = true\n"
+                              "window_frames = 16\n[train]\ndata = \"" + root.string() + "\"\nout_dir = \"" +
+                              (dir / "run").string() + "\"\nbatch_size = 4\nlog_every = 5\ncheckpoint_every = 10\n"
+                              "validation_windows = 4\n[data]\ncache_dir = \"" + (dir / "cache").string() + "\"\n");
+  return config;
+}
+
+TEST(Train, TrainsWritesItsFilesAndResumes) {
+  auto dir = testing::scratch_dir("Train.TrainsWritesItsFilesAndResumes");
+  const auto config = make_set_and_config(dir);
+  auto first = scorejam("--config " + config.string() + " train --steps 20", dir);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_TRUE(contains(first.out, "trained to step 20")) << first.out;
+  EXPECT_TRUE(contains(first.out, "1 files skipped")) << first.out;
+  EXPECT_TRUE(contains(first.err, "broken.midi")) << first.err;
+  for (const char* file : {"checkpoint.pt", "loss.csv", "loss.png", "config.toml"})
+    EXPECT_TRUE(fs::exists(dir / "run" / file)) << file;
+  EXPECT_TRUE(contains(testing::slurp(dir / "run" / "config.toml"), "widths = [ 8, 16 ]"));
+  EXPECT_EQ(load_checkpoint(dir / "run" / "checkpoint.pt").state.step, 20);
+
+  auto resumed = scorejam("--config " + config.string() + " train --steps 30 --resume " +
+                              (dir / "run" / "checkpoint.pt").string(), dir);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_TRUE(contains(resumed.err, "resumed from")) << resumed.err;
+  EXPECT_TRUE(contains(resumed.out, "trained to step 30")) << resumed.out;
+  const auto csv = testing::slurp(dir / "run" / "loss.csv");
+  EXPECT_TRUE(contains(csv, "\n20,")) << csv;
+  EXPECT_TRUE(contains(csv, "\n30,")) << csv;
+
+  // The trained model samples: a continuation of the bundled example, written as .mid and .png.
+  auto sampled = scorejam("sample --checkpoint " + (dir / "run" / "checkpoint.pt").string() + " --prompt " +
+                              SCOREJAM_SOURCE_DIR "/examples/bach_prelude_c.mid --prompt-seconds 1 --seconds 2 -n 2 "
+                              "--sampler heun --steps 3 -o " + (dir / "samples").string(), dir);
+  ASSERT_EQ(sampled.exit_code, 0) << sampled.err;
+  EXPECT_TRUE(contains(sampled.out, "real-time factor")) << sampled.out;
+  for (const char* file : {"sample_00.mid", "sample_00.png", "sample_01.mid", "sample_01.png"})
+    EXPECT_TRUE(fs::exists(dir / "samples" / file)) << file;
+  EXPECT_GT(read_midi_file(dir / "samples" / "sample_00.mid").notes.size(), 0u);
+}
+
+TEST(Train, SigtermSavesACheckpointAndStops) {
+  auto dir = testing::scratch_dir("Train.SigtermSavesACheckpointAndStops");
+  const auto config = make_set_and_config(dir);
+  const std::string exe = SCOREJAM_EXE, log = (dir / "log.txt").string();
+  std::vector<std::string> args{exe, "--config", config.string(), "train", "--steps", "1000000"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  // Wait until it is training (a first loss row), at most 60 s.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline &&
+         !contains(testing::slurp(dir / "run" / "loss.csv"), "\n5,"))
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status)) << testing::slurp(log);
+  EXPECT_EQ(WEXITSTATUS(status), 130) << testing::slurp(log);
+  EXPECT_TRUE(contains(testing::slurp(log), "saving a checkpoint")) << testing::slurp(log);
+  EXPECT_GE(load_checkpoint(dir / "run" / "checkpoint.pt").state.step, 5);
+}
+
+TEST(Train, MissingDataIsAClearError) {
+  auto dir = testing::scratch_dir("Train.MissingDataIsAClearError");
+  auto run = scorejam("train --data " + (dir / "nothing.zip").string(), dir);
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_TRUE(contains(run.err, "nothing.zip")) << run.err;
+}
+
+}  // namespace
+}  // namespace scorejam

@@ -1,0 +1,312 @@
+#include "train/trainer.h"
+
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <random>
+
+#include "core/maestro.h"
+#include "core/roll_tensor.h"
+#include "train/loss_plot.h"
+
+namespace scorejam {
+namespace fs = std::filesystem;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+torch::Device pick_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  if (name == "cuda") {
+    if (!torch::cuda::is_available()) throw std::runtime_error("train.device = \"cuda\" but this LibTorch has no CUDA device");
+    return torch::kCUDA;
+  }
+  return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+}
+
+// Random training windows from a set of performances.
+class WindowSampler {
+ public:
+  WindowSampler(std::vector<Performance> performances, const ModelSpec& spec, int pitch_shift, std::uint64_t seed)
+      : performances_(std::move(performances)), spec_(spec), pitch_shift_(pitch_shift), rng_(seed) {
+    std::vector<double> weights;
+    for (const auto& p : performances_) weights.push_back(std::max(1, p.frames));
+    pick_ = std::discrete_distribution<std::size_t>(weights.begin(), weights.end());
+  }
+
+  // One window [C, 88, T] in the model's scale, pitch-shifted.
+  torch::Tensor window() {
+    const auto& p = performances_[pick_(rng_)];
+    const int frames = spec_.window_frames;
+    const int start = std::uniform_int_distribution<int>(0, std::max(0, p.frames - frames))(rng_);
+    auto x = roll_to_tensor(render_roll(p.notes, spec_.roll.fs_hz, start, frames), spec_.net.channels);
+    const int shift = pitch_shift_ ? std::uniform_int_distribution<int>(-pitch_shift_, pitch_shift_)(rng_) : 0;
+    if (shift == 0) return x;
+    auto shifted = torch::full_like(x, -1.0);
+    if (shift > 0) shifted.slice(1, shift, kKeys).copy_(x.slice(1, 0, kKeys - shift));
+    else shifted.slice(1, 0, kKeys + shift).copy_(x.slice(1, -shift, kKeys));
+    return shifted;
+  }
+
+  // A known past of random length, or (with probability `none`) nothing known: [1, 88, T].
+  torch::Tensor context_mask(double none) {
+    auto mask = torch::zeros({1, kKeys, spec_.window_frames});
+    if (std::uniform_real_distribution<double>(0, 1)(rng_) < none) return mask;
+    const int known = std::uniform_int_distribution<int>(1, spec_.window_frames - 1)(rng_);
+    mask.slice(2, 0, known).fill_(1.0);
+    return mask;
+  }
+
+  std::size_t size() const { return performances_.size(); }
+  std::int64_t total_frames() const {
+    std::int64_t n = 0;
+    for (const auto& p : performances_) n += p.frames;
+    return n;
+  }
+
+ private:
+  std::vector<Performance> performances_;
+  ModelSpec spec_;
+  int pitch_shift_;
+  std::mt19937_64 rng_;
+  std::discrete_distribution<std::size_t> pick_;
+};
+
+struct Batch {
+  torch::Tensor x0, known, mask;
+};
+
+Batch make_batch(WindowSampler& windows, const ModelSpec& spec, int size, double no_context, torch::Device device) {
+  std::vector<torch::Tensor> xs, masks;
+  for (int i = 0; i < size; ++i) {
+    xs.push_back(windows.window());
+    if (spec.net.conditional) masks.push_back(windows.context_mask(no_context));
+  }
+  Batch b;
+  b.x0 = torch::stack(xs).to(device);
+  if (spec.net.conditional) {
+    b.mask = torch::stack(masks).to(device);
+    b.known = b.x0;
+  }
+  return b;
+}
+
+// Validation: fixed windows, fixed times and noise, scored with the EMA weights.
+struct Validation {
+  std::vector<Batch> batches;
+  std::vector<torch::Tensor> times, noises;
+
+  double loss(ScoreNet& net) {
+    torch::NoGradGuard no_grad;
+    net->eval();
+    double sum = 0;
+    for (std::size_t i = 0; i < batches.size(); ++i) {
+      const auto& b = batches[i];
+      const auto std = per_sample(net->sde().std(times[i]), b.x0);
+      const auto score = net->forward(net->sde().perturb(b.x0, times[i], noises[i]), times[i], b.known, b.mask);
+      sum += (score * std + noises[i]).pow(2).flatten(1).sum(1).mean().item<double>();
+    }
+    net->train();
+    return batches.empty() ? 0.0 : sum / static_cast<double>(batches.size());
+  }
+};
+
+void ema_update(ScoreNet& ema, ScoreNet& model, double decay) {
+  torch::NoGradGuard no_grad;
+  auto target = ema->parameters();
+  auto source = model->parameters();
+  for (std::size_t i = 0; i < target.size(); ++i) target[i].mul_(decay).add_(source[i], 1.0 - decay);
+}
+
+std::string eta(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  const auto s = static_cast<long>(seconds);
+  char text[32];
+  std::snprintf(text, sizeof text, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+  return text;
+}
+
+}  // namespace
+
+TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const std::string& run_config,
+                  const std::atomic<bool>& stop, const fs::path& cache_dir) {
+  const auto device = pick_device(c.device);
+  fs::create_directories(c.out_dir);
+  const fs::path checkpoint_path = fs::path(c.out_dir) / "checkpoint.pt";
+  const fs::path csv_path = fs::path(c.out_dir) / "loss.csv";
+  {
+    std::ofstream config_file(fs::path(c.out_dir) / "config.toml");
+    config_file << run_config;
+  }
+
+  ModelSpec spec = requested_spec;
+  TrainingState state;
+  ScoreNet model{nullptr}, ema{nullptr};
+  if (!c.resume.empty()) {
+    auto loaded = load_checkpoint(c.resume);
+    if (!(loaded.spec == spec)) spdlog::warn("resuming: the model spec comes from {}, not from the config", c.resume);
+    spec = loaded.spec;
+    model = loaded.model;
+    ema = loaded.ema;
+    state = loaded.state;
+    spdlog::info("resumed from {} at step {} (epoch {})", c.resume, state.step, state.epoch);
+  } else {
+    torch::manual_seed(c.seed);
+    model = ScoreNet(spec.net, Sde{spec.sde});
+    ema = ScoreNet(spec.net, Sde{spec.sde});
+    torch::NoGradGuard no_grad;
+    auto from = model->parameters();
+    auto to = ema->parameters();
+    for (std::size_t i = 0; i < from.size(); ++i) to[i].copy_(from[i]);
+    auto from_buffers = model->buffers();
+    auto to_buffers = ema->buffers();
+    for (std::size_t i = 0; i < from_buffers.size(); ++i) to_buffers[i].copy_(from_buffers[i]);
+  }
+  state.run_config = run_config;
+  model->to(device);
+  ema->to(device);
+  model->train();
+  spdlog::info("model: {} parameters, input {} x 88 x {}, SDE {}, on {}", model->parameter_count(), spec.net.channels,
+               spec.window_frames, to_string(spec.sde.kind), device.str());
+
+  torch::optim::Adam adam(model->parameters(), torch::optim::AdamOptions(c.learning_rate));
+  if (!c.resume.empty()) load_optimizer_state(c.resume, adam);
+
+  // Data.
+  MaestroSource source(c.data);
+  TrainReport report;
+  auto load = [&](const std::string& split) {
+    LoadReport load_report;
+    LoadOptions options{split, spec.roll, cache_dir, [&](const SkippedFile& s) {
+                          spdlog::warn("skipped {}: {}", s.name, s.reason);
+                        }};
+    auto perfs = load_performances(source, options, &load_report);
+    report.files_skipped += load_report.skipped.size();
+    spdlog::info("{}: {} performances ({} skipped) in {:.2f} s{}", split, perfs.size(), load_report.skipped.size(),
+                 load_report.seconds, load_report.from_cache ? " (cache)" : "");
+    return perfs;
+  };
+  auto train_perfs = load("train");
+  if (train_perfs.empty()) throw std::runtime_error(c.data + ": no readable performance in the train split");
+  auto val_perfs = load("validation");
+  // Windows depend on the seed and the step, so a resumed run does not replay the same windows.
+  WindowSampler windows(std::move(train_perfs), spec, c.pitch_shift, c.seed * 1000003 + static_cast<std::uint64_t>(state.step));
+  const std::int64_t steps_per_epoch =
+      std::max<std::int64_t>(1, windows.total_frames() / spec.window_frames / c.batch_size);
+
+  Validation validation;
+  if (!val_perfs.empty()) {
+    WindowSampler val_windows(std::move(val_perfs), spec, 0, 12345);
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(6789);
+    for (int done = 0; done < c.validation_windows; done += c.batch_size) {
+      const int n = std::min(c.batch_size, c.validation_windows - done);
+      auto b = make_batch(val_windows, spec, n, c.no_context_probability, device);
+      const double eps = spec.sde.eps;
+      validation.times.push_back((torch::rand({n}, generator) * (1 - eps) + eps).to(device));
+      validation.noises.push_back(torch::randn(b.x0.sizes(), generator).to(device));
+      validation.batches.push_back(std::move(b));
+    }
+  }
+
+  // History.
+  std::vector<LossPoint> train_history, val_history;
+  const bool fresh_csv = c.resume.empty() || !fs::exists(csv_path);
+  std::ofstream csv(csv_path, fresh_csv ? std::ios::trunc : std::ios::app);
+  if (fresh_csv) csv << "step,epoch,train_loss,val_loss,steps_per_s,elapsed_s\n";
+  if (!fresh_csv) {
+    std::ifstream old(csv_path);
+    std::string line;
+    std::getline(old, line);
+    while (std::getline(old, line)) {
+      double step = 0, epoch = 0, tl = 0, vl = 0;
+      if (std::sscanf(line.c_str(), "%lf,%lf,%lf,%lf", &step, &epoch, &tl, &vl) == 4) {
+        if (tl > 0) train_history.push_back({step, tl});
+        if (vl > 0) val_history.push_back({step, vl});
+      }
+    }
+  }
+  auto save = [&]() {
+    save_checkpoint(checkpoint_path, spec, model, ema, &adam, state);
+    write_loss_png(train_history, val_history, fs::path(c.out_dir) / "loss.png",
+                   "scorejam training: " + std::to_string(model->parameter_count()) + " parameters");
+  };
+  auto validate = [&]() {
+    if (validation.batches.empty()) return 0.0;
+    const double loss = validation.loss(ema);
+    state.last_val_loss = loss;
+    val_history.push_back({static_cast<double>(state.step), loss});
+    csv << state.step << "," << state.epoch << ",," << loss << ",,\n" << std::flush;
+    if (report.first_val_loss == 0) report.first_val_loss = loss;
+    report.last_val_loss = loss;
+    return loss;
+  };
+  if (state.step == 0) spdlog::info("validation loss before training: {:.2f}", validate());
+
+  const auto started = Clock::now();
+  auto last_log = started;
+  const std::int64_t first_step = state.step;
+  double loss_sum = 0;
+  int loss_count = 0;
+  const bool tty = isatty(STDERR_FILENO);
+  while (state.step < c.max_steps) {
+    if (stop) {
+      report.stopped_early = true;
+      spdlog::warn("stopping at step {}: saving a checkpoint", state.step);
+      break;
+    }
+    const double elapsed_s = std::chrono::duration<double>(Clock::now() - started).count();
+    if (c.max_minutes > 0 && elapsed_s > c.max_minutes * 60) {
+      spdlog::info("time limit of {} minutes reached at step {}", c.max_minutes, state.step);
+      break;
+    }
+    auto batch = make_batch(windows, spec, c.batch_size, c.no_context_probability, device);
+    auto loss = dsm_loss(model, batch.x0, batch.known, batch.mask);
+    adam.zero_grad();
+    loss.backward();
+    if (c.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), c.grad_clip);
+    adam.step();
+    ema_update(ema, model, c.ema_decay);
+    ++state.step;
+    loss_sum += loss.item<double>();
+    ++loss_count;
+
+    if (state.step % c.log_every == 0) {
+      const auto now = Clock::now();
+      const double total_s = std::chrono::duration<double>(now - started).count();
+      const double rate = static_cast<double>(state.step - first_step) / std::max(1e-9, total_s);
+      const double mean = loss_sum / loss_count;
+      train_history.push_back({static_cast<double>(state.step), mean});
+      csv << state.step << "," << state.epoch << "," << mean << ",," << rate << "," << total_s << "\n" << std::flush;
+      const auto line = fmt::format("step {}/{} epoch {} loss {:.2f} {:.2f} steps/s ETA {}", state.step, c.max_steps,
+                                    state.epoch, mean, rate, eta(static_cast<double>(c.max_steps - state.step) / rate));
+      if (tty) std::fprintf(stderr, "\r%s   ", line.c_str());
+      else if (std::chrono::duration<double>(now - last_log).count() > 30) spdlog::info("{}", line);
+      if (!tty && std::chrono::duration<double>(now - last_log).count() > 30) last_log = now;
+      loss_sum = 0;
+      loss_count = 0;
+      report.steps_per_s = rate;
+    }
+    if (state.step % steps_per_epoch == 0) {
+      ++state.epoch;
+      if (tty) std::fprintf(stderr, "\n");
+      spdlog::info("epoch {} done at step {}: validation loss {:.2f}", state.epoch, state.step, validate());
+    }
+    if (state.step % c.checkpoint_every == 0) save();
+  }
+  if (tty) std::fprintf(stderr, "\n");
+  if (validation.batches.empty() || val_history.empty() || val_history.back().step != state.step)
+    spdlog::info("final validation loss {:.2f}", validate());
+  save();
+  report.steps = state.step;
+  report.epochs = state.epoch;
+  report.checkpoint = checkpoint_path;
+  spdlog::info("saved {} (step {}, validation loss {:.2f})", checkpoint_path.string(), state.step, state.last_val_loss);
+  return report;
+}
+
+}  // namespace scorejam
