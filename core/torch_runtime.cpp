@@ -1,6 +1,7 @@
 #include "core/torch_runtime.h"
 
 #include <link.h>
+#include <malloc.h>
 #include <torch/torch.h>
 
 #include <climits>
@@ -30,6 +31,11 @@ bool is_reference_blas(const std::string& resolved_path) {
 }
 
 TorchRuntime configure_torch(int threads) {
+  // glibc hands freed tensor memory back to the OS and page-faults it in again on the next
+  // forward pass (about 2,000 faults, 4-5 ms, per evaluation here): keep it instead. Measured:
+  // 20% faster network evaluations and training steps for +8 MiB peak memory.
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);
   TorchRuntime runtime;

@@ -14,7 +14,7 @@ struct TorchRuntime {
   bool cuda_available = false;
 };
 
-// threads <= 0 means every core.
+// threads <= 0 means every core. Also tunes malloc to keep freed memory (see the .cpp).
 TorchRuntime configure_torch(int threads);
 
 // The resolved path of the libblas.so loaded into this process, or "".

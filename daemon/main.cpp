@@ -11,6 +11,7 @@
 
 #include "core/maestro.h"
 #include "core/torch_runtime.h"
+#include "daemon/bench.h"
 #include "daemon/commands.h"
 #include "daemon/config.h"
 #include "train/trainer.h"
@@ -105,6 +106,16 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 10.0));
   sample_app->add_option("--seed", sampler_seed, "seed (sample.seed)");
 
+  BenchCommand bench_command;
+  auto* bench_app = app.add_subcommand("bench", "measure speed with Google Benchmark: network, samplers, training");
+  bench_app->add_option("--config", bench_command.config, "default (the model spec or checkpoint) or seed (Song's ScoreNet setting)")
+      ->capture_default_str()->check(CLI::IsMember({"default", "seed"}));
+  bench_app->add_option("--checkpoint", bench_command.checkpoint, "benchmark this checkpoint's network")->check(CLI::ExistingFile);
+  bench_app->add_option("--filter", bench_command.filter, "regex selecting benchmarks");
+  bench_app->add_option("--json", bench_command.json, "also write the results as JSON to this file");
+  bench_app->add_option("--repetitions", bench_command.repetitions, "repetitions per figure")->capture_default_str()->check(CLI::Range(1, 100));
+  bench_app->add_option("--device", bench_command.device, "cpu or cuda")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda"}));
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -141,6 +152,7 @@ int main(int argc, char** argv) {
 
     if (*roll_app) return run_roll(roll, config);
     if (*sample_app) return run_sample(sample_command, config);
+    if (*bench_app) return run_bench(bench_command, config.model, config.runtime.threads);
     if (*train_app) {
       if (config.train.data.empty()) throw ConfigError("train: no data set: give --data or train.data");
       std::signal(SIGINT, on_stop_signal);

@@ -115,6 +115,18 @@ TEST(Cli, SetsTorchThreadsFromTheConfig) {
   EXPECT_TRUE(contains(run.err, "torch: 1 threads")) << run.err;
 }
 
+// Speed is never asserted here (the bench reports it); this checks the command runs and reports.
+TEST(Cli, BenchRunsASelectedBenchmarkAndWritesJson) {
+  auto dir = testing::scratch_dir("Cli.BenchRunsASelectedBenchmarkAndWritesJson");
+  auto run = scorejam("--threads 1 bench --filter 'net_eval' --repetitions 1 --json " + (dir / "b.json").string(), dir);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(contains(run.out, "net_eval/window")) << run.out;
+  EXPECT_TRUE(contains(run.out, "peak memory")) << run.out;
+  EXPECT_TRUE(contains(slurp(dir / "b.json"), "\"net_eval/window")) << slurp(dir / "b.json");
+  auto none = scorejam("--threads 1 bench --filter 'no_such_benchmark' --repetitions 1", dir);
+  EXPECT_EQ(none.exit_code, 1);
+}
+
 TEST(Cli, DatasetSummarisesTheSharedSubsetAndCachesIt) {
   auto zip = testing::maestro_subset();
   if (!zip) GTEST_SKIP() << "shared data absent: ../shared/data/maestro-asap-subset.zip not found (set SCOREJAM_MAESTRO)";

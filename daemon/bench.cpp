@@ -1,0 +1,319 @@
+// The benchmarks of `scorejam bench`: lambdas registered with Google Benchmark, each holding its
+// network and inputs, run one after another on the calling thread. Times are wall-clock (what a
+// player waits for); rates are per wall second. Google Benchmark's flags and context are global,
+// so this runs once per process.
+#include "daemon/bench.h"
+
+#include <benchmark/benchmark.h>
+#include <sys/resource.h>
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/checkpoint.h"
+#include "core/roll.h"
+#include "core/roll_tensor.h"
+#include "core/sampler.h"
+
+namespace scorejam {
+namespace {
+
+using benchmark::Counter;
+
+// value x iterations / wall seconds.
+Counter per_second(double per_iteration) { return Counter(per_iteration, Counter::kIsIterationInvariantRate); }
+
+void synchronize(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize();
+}
+
+torch::Device parse_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  if (name == "cuda") {
+    if (!torch::cuda::is_available()) throw std::invalid_argument("bench: --device cuda, but torch sees no CUDA device");
+    return torch::kCUDA;
+  }
+  throw std::invalid_argument("bench: unknown device '" + name + "' (expected cpu or cuda)");
+}
+
+// The setting of Song's ScoreNet tutorial, where the targets of issue 3 were measured.
+ModelSpec seed_spec() {
+  ModelSpec spec;
+  spec.net.channels = 1;
+  spec.net.widths = {32, 64, 128, 256};
+  spec.net.embed_dim = 256;
+  spec.net.attention = false;
+  spec.net.conditional = false;
+  spec.sde = SdeConfig{};
+  spec.sde.kind = SdeKind::kVE;
+  spec.sde.sigma = 25.0;
+  return spec;
+}
+
+struct Model {
+  ModelSpec spec;
+  ScoreNet sampling{nullptr};  // a checkpoint's EMA weights, as sampling uses them
+  ScoreNet training{nullptr};
+  std::string description;
+};
+
+Model load_model(const BenchCommand& command, const ModelSpec& default_spec, const torch::Device& device) {
+  Model model;
+  auto fresh = [&](const std::string& what) {
+    torch::manual_seed(0);
+    model.sampling = ScoreNet(model.spec.net, Sde{model.spec.sde});
+    torch::manual_seed(0);
+    model.training = ScoreNet(model.spec.net, Sde{model.spec.sde});
+    model.description = "no checkpoint: a freshly initialised network (torch::manual_seed(0)) of " + what;
+  };
+  if (command.config == "seed") {
+    if (!command.checkpoint.empty())
+      throw std::invalid_argument("bench: --config seed is a fixed setting and takes no --checkpoint");
+    model.spec = seed_spec();
+    fresh("the original ScoreNet setting");
+  } else if (command.config == "default") {
+    if (command.checkpoint.empty()) {
+      model.spec = default_spec;
+      fresh("the model spec given");
+    } else {
+      auto loaded = load_checkpoint(command.checkpoint);
+      model.spec = loaded.spec;
+      model.sampling = loaded.ema;
+      model.training = loaded.model;
+      model.description = "checkpoint " + command.checkpoint + " (step " + std::to_string(loaded.state.step) +
+                          "; sampling with its EMA weights)";
+    }
+  } else {
+    throw std::invalid_argument("bench: unknown config '" + command.config + "' (expected default or seed)");
+  }
+  model.sampling->to(device);
+  model.training->to(device);
+  model.sampling->eval();
+  return model;
+}
+
+std::string describe_spec(const ModelSpec& spec) {
+  std::string text = "widths";
+  for (std::size_t i = 0; i < spec.net.widths.size(); ++i) {
+    text += i ? "/" : " ";
+    text += std::to_string(spec.net.widths[i]);
+  }
+  text += ", embed ";
+  text += std::to_string(spec.net.embed_dim);
+  text += ", SDE ";
+  text += to_string(spec.sde.kind);
+  if (spec.net.attention) text += ", attention";
+  if (spec.net.conditional) text += ", conditional";
+  return text;
+}
+
+// One Adam step of denoising score matching on a fixed batch. The optimizer lives across
+// repetitions, so only the first call pays for allocating Adam's state.
+struct TrainStep {
+  ScoreNet net;
+  torch::optim::Adam optimizer;
+  torch::Tensor x0, known, mask;  // known and mask: conditional models only
+  torch::Device device;
+  bool warmed = false;
+
+  TrainStep(ScoreNet network, torch::Tensor data, torch::Tensor known_roll, torch::Tensor known_mask,
+            torch::Device on)
+      : net(std::move(network)), optimizer(net->parameters(), torch::optim::AdamOptions(2e-4)), x0(std::move(data)),
+        known(std::move(known_roll)), mask(std::move(known_mask)), device(on) {}
+
+  void step() {
+    optimizer.zero_grad();
+    dsm_loss(net, x0, known, mask).backward();
+    optimizer.step();
+    synchronize(device);
+  }
+};
+
+void register_train_step(const char* name, const Model& model, std::int64_t batch, std::vector<std::int64_t> shape,
+                         const torch::Device& device) {
+  const auto options = torch::TensorOptions().device(device);
+  torch::manual_seed(0);
+  shape.insert(shape.begin(), batch);
+  auto x0 = (torch::rand(shape) * 2 - 1).to(options);
+  torch::Tensor known, mask;
+  if (model.spec.net.conditional) {
+    known = x0;
+    mask = torch::zeros({batch, 1, shape[2], shape[3]}, options);
+    mask.slice(3, 0, shape[3] / 2).fill_(1);
+  }
+  auto train = std::make_shared<TrainStep>(model.training, x0, known, mask, device);
+  train->net->train();
+  benchmark::RegisterBenchmark(name, [train, batch](benchmark::State& state) {
+    if (!train->warmed) train->step();
+    train->warmed = true;
+    for (auto _ : state) train->step();
+    state.counters["steps_per_s"] = per_second(1);
+    state.counters["samples_per_s"] = per_second(static_cast<double>(batch));
+  })->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+
+// The first half of a window: a few bars of broken C major chords, as the known part of a
+// continuation.
+torch::Tensor continuation_roll(const ModelSpec& spec) {
+  const int frames = spec.window_frames;
+  std::vector<GridNote> notes;
+  const int chord[] = {48, 55, 60, 64, 67};
+  for (int onset = 0, i = 0; onset < frames / 2; onset += 4, ++i)
+    notes.push_back({onset, std::min(onset + 6, frames / 2), chord[i % 5], 64 + 8 * (i % 3)});
+  return roll_to_tensor(render_roll(notes, spec.roll.fs_hz, 0, frames), spec.net.channels);
+}
+
+void register_default(const Model& model, const torch::Device& device) {
+  const auto& spec = model.spec;
+  const std::int64_t frames = spec.window_frames;
+  const double window_s = static_cast<double>(frames) / spec.roll.fs_hz;
+  const std::vector<std::int64_t> shape{1, spec.net.channels, kKeys, frames};
+  const auto options = torch::TensorOptions().device(device);
+
+  Inpainting inpainting;
+  inpainting.known = continuation_roll(spec).unsqueeze(0).to(options);
+  inpainting.mask = torch::zeros({1, 1, kKeys, frames}, options);
+  inpainting.mask.slice(3, 0, frames / 2).fill_(1);
+
+  torch::manual_seed(0);
+  const auto x = (torch::randn(shape) * 10).to(options);
+  const auto t = torch::full({1}, 0.5, options);
+  torch::Tensor known, mask;  // the network's conditioning inputs, when it has them
+  if (spec.net.conditional) {
+    known = inpainting.known;
+    mask = inpainting.mask;
+  }
+  {
+    torch::InferenceMode guard;
+    ScoreNet net = model.sampling;
+    net->forward(x, t, known, mask);  // warm-up: the allocator's first pass at this shape
+  }
+  benchmark::RegisterBenchmark("net_eval/window", [net = model.sampling, x, t, known, mask,
+                                                    device](benchmark::State& state) mutable {
+    torch::InferenceMode guard;
+    for (auto _ : state) {
+      auto score = net->forward(x, t, known, mask);
+      synchronize(device);
+      benchmark::DoNotOptimize(score.data_ptr());
+    }
+  })->UseRealTime()->Unit(benchmark::kMillisecond);
+
+  auto window = [&](const std::string& name, SamplerConfig config) {
+    benchmark::RegisterBenchmark(("window/" + name).c_str(), [net = model.sampling, shape, config, inpainting, window_s,
+                                                               device](benchmark::State& state) mutable {
+      int nfe = 0;
+      for (auto _ : state) {
+        nfe = sample(net, shape, config, &inpainting).nfe;
+        synchronize(device);
+      }
+      state.counters["nfe"] = nfe;
+      state.counters["rtf"] = per_second(window_s);  // the whole window's seconds, though only its second half is new
+    })->UseRealTime()->Unit(benchmark::kMillisecond);
+  };
+  for (int steps : {4, 8, 16}) window("heun/" + std::to_string(steps), {.kind = SamplerKind::kHeun, .steps = steps});
+  window("em/100", {.kind = SamplerKind::kEulerMaruyama, .steps = 100});
+  window("pc/50", {.kind = SamplerKind::kPredictorCorrector, .steps = 50, .corrector_steps = 1});
+  window("ode/tol1e-3", {.kind = SamplerKind::kOde, .atol = 1e-3, .rtol = 1e-3});
+
+  register_train_step("train_step/batch16", model, 16, {spec.net.channels, kKeys, frames}, device);
+}
+
+void register_seed(const Model& model, const torch::Device& device) {
+  const std::int64_t batch = 12;
+  const std::vector<std::int64_t> shape{batch, 1, 28, 28};
+  {
+    torch::InferenceMode guard;
+    const auto options = torch::TensorOptions().device(device);
+    ScoreNet net = model.sampling;
+    net->forward(torch::randn(shape, options), torch::full({batch}, 0.5, options));  // warm-up
+  }
+  benchmark::RegisterBenchmark("seed/sample_em500_batch12", [net = model.sampling, shape, batch,
+                                                              device](benchmark::State& state) mutable {
+    const SamplerConfig config{.kind = SamplerKind::kEulerMaruyama, .steps = 500};
+    int nfe = 0;
+    for (auto _ : state) {
+      nfe = sample(net, shape, config).nfe;
+      synchronize(device);
+    }
+    state.counters["nfe"] = nfe;
+    state.counters["samples_per_s"] = per_second(static_cast<double>(batch));
+  })->UseRealTime()->Unit(benchmark::kMillisecond);
+  register_train_step("seed/train_step_batch32", model, 32, {1, 28, 28}, device);
+}
+
+double peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // KiB on Linux
+}
+
+}  // namespace
+
+int run_bench(const BenchCommand& command, const ModelSpec& default_spec, int threads) {
+  if (command.repetitions < 1) throw std::invalid_argument("bench: --repetitions must be >= 1");
+  if (!command.json.empty() && !std::ofstream(command.json))
+    throw std::invalid_argument("bench: cannot write --json file '" + command.json + "'");
+  const auto device = parse_device(command.device);
+  if (threads > 0) torch::set_num_threads(threads);
+
+  const Model model = load_model(command, default_spec, device);
+  const auto& spec = model.spec;
+  char window[128];
+  std::snprintf(window, sizeof window, "window %d x 88 x %d at %g fps (%g s)", spec.net.channels, spec.window_frames,
+                spec.roll.fs_hz, spec.window_frames / spec.roll.fs_hz);
+  const std::string shape = command.config == "seed" ? "12 x 1 x 28 x 28, EM 500 steps; training at batch 32" : window;
+  std::printf("bench: %s\nbench: %s, %lld parameters; %s; torch threads %d, device %s\n", model.description.c_str(),
+              describe_spec(spec).c_str(), static_cast<long long>(model.sampling->parameter_count()), shape.c_str(),
+              torch::get_num_threads(), command.device.c_str());
+  double load[1] = {0};
+  if (getloadavg(load, 1) == 1 && load[0] >= 0.5)
+    std::printf("bench: load average %.2f before the run: other processes are using the CPU, so timings are slower "
+                "and noisier (with more than one torch thread, waiting OpenMP threads can make them 10x slower)\n",
+                load[0]);
+  std::fflush(stdout);
+  benchmark::AddCustomContext("scorejam_config", command.config);
+  benchmark::AddCustomContext("scorejam_model", model.description);
+  benchmark::AddCustomContext("scorejam_spec", describe_spec(spec));
+  benchmark::AddCustomContext("scorejam_shape", shape);
+  benchmark::AddCustomContext("torch_threads", std::to_string(torch::get_num_threads()));
+  benchmark::AddCustomContext("torch_device", command.device);
+
+  benchmark::ClearRegisteredBenchmarks();
+  if (command.config == "seed")
+    register_seed(model, device);
+  else
+    register_default(model, device);
+
+  std::vector<std::string> args{"scorejam-bench", "--benchmark_repetitions=" + std::to_string(command.repetitions),
+                                "--benchmark_report_aggregates_only=true"};
+  if (!command.filter.empty()) args.push_back("--benchmark_filter=" + command.filter);
+  if (!command.json.empty()) {
+    args.push_back("--benchmark_out=" + command.json);
+    args.push_back("--benchmark_out_format=json");
+  }
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  int argc = static_cast<int>(args.size());
+  benchmark::Initialize(&argc, argv.data());
+
+  const std::size_t ran = benchmark::RunSpecifiedBenchmarks();
+  benchmark::ClearRegisteredBenchmarks();
+  if (ran == 0) {
+    std::fprintf(stderr, "bench: no benchmark matches the filter '%s'\n", command.filter.c_str());
+    return 1;
+  }
+  std::printf("peak memory: %.0f MiB\n", peak_rss_mib());
+  return 0;
+}
+
+}  // namespace scorejam

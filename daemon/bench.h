@@ -1,0 +1,30 @@
+// `scorejam bench`: the speed figures of issue 3, measured with Google Benchmark on the calling
+// thread: one network evaluation, one continuation window with each sampler, one training step;
+// or, with config "seed", the original ScoreNet setting the targets were set in. The header is
+// torch-free so that callers do not pay torch's compile time.
+#pragma once
+
+#include <string>
+
+namespace scorejam {
+
+struct ModelSpec;
+
+struct BenchCommand {
+  std::string config = "default";  // "default": the model spec given (or the checkpoint's); "seed": the
+                                   // original ScoreNet setting (1 x 28 x 28, VE sigma 25, EM 500 steps)
+  std::string checkpoint;          // optional: a checkpoint's spec and weights
+  std::string filter;              // Google Benchmark --benchmark_filter regex ("" = every benchmark)
+  std::string json;                // optional: write the results as JSON to this file
+  int repetitions = 3;
+  std::string device = "cpu";      // cpu or cuda (when torch has CUDA)
+};
+
+// Runs the benchmarks and prints their median and spread, then the process's peak memory, to
+// stdout. Without a checkpoint the network is a freshly initialised one (torch::manual_seed(0)) of
+// `default_spec`, and the output says so. threads > 0 sets torch's intra-op threads. Returns the exit
+// code: 1 when the filter matches no benchmark. Throws std::invalid_argument for a bad command and
+// CheckpointError for a bad checkpoint.
+int run_bench(const BenchCommand& command, const ModelSpec& default_spec, int threads);
+
+}  // namespace scorejam
