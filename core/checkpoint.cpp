@@ -81,7 +81,8 @@ std::string spec_to_toml(const ModelSpec& spec) {
                           {"embed_dim", spec.net.embed_dim},
                           {"fourier_scale", spec.net.fourier_scale},
                           {"attention", spec.net.attention},
-                          {"conditional", spec.net.conditional}}},
+                          {"conditional", spec.net.conditional},
+                          {"valid_convolutions", spec.net.valid_convolutions}}},
       {"sde", toml::table{{"kind", to_string(spec.sde.kind)},
                           {"sigma", spec.sde.sigma},
                           {"beta_min", spec.sde.beta_min},
@@ -117,6 +118,7 @@ ModelSpec spec_from_toml(const std::string& text, const std::string& source) {
   spec.net.fourier_scale = required<double>(net, "fourier_scale", source);
   spec.net.attention = required<bool>(net, "attention", source);
   spec.net.conditional = required<bool>(net, "conditional", source);
+  spec.net.valid_convolutions = net["valid_convolutions"].value<bool>().value_or(false);
   const auto& sde = table("sde");
   try {
     spec.sde.kind = sde_kind_from_string(required<std::string>(sde, "kind", source));

@@ -39,7 +39,7 @@ ScoreNetImpl::ScoreNetImpl(const ScoreNetConfig& config, const Sde& sde) : confi
   for (int i = 0; i <= depth; ++i) {
     const int from = i == 0 ? in_channels : w[i - 1];
     down_convs_->push_back(torch::nn::Conv2d(
-        torch::nn::Conv2dOptions(from, w[i], 3).stride(i == 0 ? 1 : 2).padding(1).bias(false)));
+        torch::nn::Conv2dOptions(from, w[i], 3).stride(i == 0 ? 1 : 2).padding(config.valid_convolutions ? 0 : 1).bias(false)));
     down_dense_->push_back(torch::nn::Linear(config.embed_dim, w[i]));
     down_norms_->push_back(torch::nn::GroupNorm(norm_groups(w[i]), w[i]));
   }
@@ -57,11 +57,15 @@ ScoreNetImpl::ScoreNetImpl(const ScoreNetConfig& config, const Sde& sde) : confi
   for (int i = depth - 1; i >= 0; --i) {
     const int from = i == depth - 1 ? w[depth] : 2 * w[i + 1];
     up_convs_->push_back(torch::nn::ConvTranspose2d(
-        torch::nn::ConvTranspose2dOptions(from, w[i], 3).stride(2).padding(1).output_padding(1).bias(false)));
+        torch::nn::ConvTranspose2dOptions(from, w[i], 3).stride(2).padding(config.valid_convolutions ? 0 : 1)
+            .output_padding(config.valid_convolutions ? 0 : 1).bias(false)));
     up_dense_->push_back(torch::nn::Linear(config.embed_dim, w[i]));
     up_norms_->push_back(torch::nn::GroupNorm(norm_groups(w[i]), w[i]));
   }
-  out_ = register_module("out", torch::nn::Conv2d(torch::nn::Conv2dOptions(2 * w[0], config.channels, 3).padding(1)));
+  if (config.valid_convolutions)
+    out_transposed_ = register_module("out", torch::nn::ConvTranspose2d(torch::nn::ConvTranspose2dOptions(2 * w[0], config.channels, 3)));
+  else
+    out_ = register_module("out", torch::nn::Conv2d(torch::nn::Conv2dOptions(2 * w[0], config.channels, 3).padding(1)));
 }
 
 int64_t ScoreNetImpl::parameter_count() const {
@@ -74,7 +78,7 @@ torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor&
                                     const torch::Tensor& mask) {
   const int depth = static_cast<int>(config_.widths.size()) - 1;
   const int64_t height = x.size(2), width = x.size(3);
-  const int64_t multiple = int64_t{1} << depth;
+  const int64_t multiple = config_.valid_convolutions ? 1 : int64_t{1} << depth;
   const int64_t pad_h = round_up(height, multiple) - height, pad_w = round_up(width, multiple) - width;
 
   torch::Tensor h = x;
@@ -122,7 +126,17 @@ torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor&
   for (int step = 0; step < depth; ++step) {
     const auto level = static_cast<std::size_t>(depth - 1 - step);
     if (step > 0 && !inference) h = torch::cat({h, skips[level + 1]}, 1);
-    h = up_convs_[step]->as<torch::nn::ConvTranspose2d>()->forward(h);
+    auto* up = up_convs_[step]->as<torch::nn::ConvTranspose2d>();
+    if (config_.valid_convolutions) {
+      // Unpadded: (n - 1) * 2 + 3, one short of the skip's size where that is even.
+      const auto& target = skips[level];
+      const int64_t extra_h = target.size(2) - ((h.size(2) - 1) * 2 + 3), extra_w = target.size(3) - ((h.size(3) - 1) * 2 + 3);
+      if (extra_h < 0 || extra_h > 1 || extra_w < 0 || extra_w > 1)
+        throw std::invalid_argument("ScoreNet: input too small for the valid-convolution layout");
+      h = torch::conv_transpose2d(h, up->weight, {}, 2, 0, {extra_h, extra_w});
+    } else {
+      h = up->forward(h);
+    }
     h.add_(inject(up_dense_, step));
     h = up_norms_[step]->as<torch::nn::GroupNorm>()->forward(h);
     if (inference) {
@@ -133,7 +147,8 @@ torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor&
       h = torch::silu(h);
     }
   }
-  h = out_->forward(inference ? h : torch::cat({h, skips[0]}, 1));
+  if (!inference) h = torch::cat({h, skips[0]}, 1);
+  h = config_.valid_convolutions ? out_transposed_->forward(h) : out_->forward(h);
   if (pad_h || pad_w) h = h.slice(2, 0, height).slice(3, 0, width);
   return h / per_sample(sde_.std(t), h);
 }

@@ -27,6 +27,9 @@ struct ScoreNetConfig {
   double fourier_scale = 30.0;
   bool attention = false;                  // self-attention at the lowest resolution
   bool conditional = false;                // extra inputs: known roll (channels) and its mask (1)
+  // Song's original layout: unpadded convolutions, each transposed convolution sized to its skip,
+  // a transposed convolution last. Sizes follow the input (28 x 28 works); no internal padding.
+  bool valid_convolutions = false;
   bool operator==(const ScoreNetConfig&) const = default;
 };
 
@@ -51,6 +54,7 @@ class ScoreNetImpl : public torch::nn::Module {
   torch::nn::ModuleList down_convs_, down_dense_, down_norms_;
   torch::nn::ModuleList up_convs_, up_dense_, up_norms_;
   torch::nn::Conv2d out_{nullptr};
+  torch::nn::ConvTranspose2d out_transposed_{nullptr};  // the valid layout's last layer
   torch::nn::GroupNorm attn_norm_{nullptr};
   torch::nn::Conv2d attn_qkv_{nullptr}, attn_out_{nullptr};
 };

@@ -53,6 +53,7 @@ ModelSpec seed_spec() {
   spec.net.embed_dim = 256;
   spec.net.attention = false;
   spec.net.conditional = false;
+  spec.net.valid_convolutions = true;  // the original's unpadded layout: 28 -> 26 -> 12 -> 5 -> 2
   spec.sde = SdeConfig{};
   spec.sde.kind = SdeKind::kVE;
   spec.sde.sigma = 25.0;

@@ -20,6 +20,21 @@ TEST(ScoreNet, PadsSizesThatAreNoMultipleOfTwoToTheDepth) {
   EXPECT_EQ(net->forward(x, torch::full({3}, 0.3)).sizes(), x.sizes());
 }
 
+TEST(ScoreNet, OriginalValidLayoutKeeps28By28) {
+  torch::manual_seed(0);
+  ScoreNetConfig config{1, {32, 64, 128, 256}, 256};
+  config.valid_convolutions = true;
+  ScoreNet net(config, Sde{});
+  auto x = torch::randn({2, 1, 28, 28});
+  EXPECT_EQ(net->forward(x, torch::full({2}, 0.3)).sizes(), x.sizes());
+  {
+    torch::NoGradGuard no_grad;  // the preallocated inference path
+    EXPECT_EQ(net->forward(x, torch::full({2}, 0.3)).sizes(), x.sizes());
+  }
+  EXPECT_GT(net->parameter_count(), 1'000'000);
+  EXPECT_THROW(net->forward(torch::randn({1, 1, 6, 6}), torch::full({1}, 0.3)), std::exception);
+}
+
 TEST(ScoreNet, AttentionAtTheLowestResolutionRuns) {
   torch::manual_seed(0);
   ScoreNetConfig config{2, {8, 16}, 16};
