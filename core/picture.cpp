@@ -76,12 +76,6 @@ bool is_black_key(int pitch) {
   }
 }
 
-// Only the labels the axis shows: every C and the bottom A0.
-std::string axis_note_name(int pitch) {
-  if (pitch == kLowestPitch) return "A0";
-  return "C" + std::to_string(pitch / 12 - 1);
-}
-
 // matplotlib's viridis at nine evenly spaced points: perceptually even, dark for soft, bright
 // for loud, and readable by colour-blind eyes.
 Rgb viridis(double t) {
@@ -304,11 +298,11 @@ void draw_pitch_axis(cairo_t* cr, const RollLayout& layout) {
   cairo_set_source_rgb(cr, 0.15, 0.15, 0.15);
   double x = layout.plot_left_px - 6;
   for (int pitch = 24; pitch <= kHighestPitch; pitch += 12)
-    draw_text(cr, x, key_row_top_y(layout, pitch) + layout.key_height_px / 2.0, axis_note_name(pitch), 1);
+    draw_text(cr, x, key_row_top_y(layout, pitch) + layout.key_height_px / 2.0, note_name(pitch), 1);
   // A0 sits three rows under C1: only label it where the two cannot touch.
   if (3 * layout.key_height_px >= kLabelFontPx + 1)
     draw_text(cr, x, key_row_top_y(layout, kLowestPitch) + layout.key_height_px / 2.0,
-              axis_note_name(kLowestPitch), 1);
+              note_name(kLowestPitch), 1);
 }
 
 void draw_title(cairo_t* cr, const RollLayout& layout, const std::string& title) {

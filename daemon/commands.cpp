@@ -41,10 +41,25 @@ int run_roll(const RollCommand& command, const Config& config) {
   return 0;
 }
 
+namespace {
+
+// A relative model path is looked up from the working folder, then from the checkout the program
+// was built in (build/scorejam -> ./models/...), so the bundled model is found from anywhere.
+fs::path resolve_model_path(const fs::path& path) {
+  std::error_code ec;
+  if (path.is_absolute() || fs::exists(path, ec)) return path;
+  const auto exe_dir = fs::read_symlink("/proc/self/exe", ec).parent_path();
+  for (const auto& base : {exe_dir.parent_path(), exe_dir})
+    if (!ec && fs::exists(base / path, ec)) return base / path;
+  return path;
+}
+
+}  // namespace
+
 int run_sample(const SampleCommand& command, const Config& config) {
-  const std::string path = command.checkpoint.empty() ? config.sample.checkpoint : command.checkpoint;
+  const auto path = resolve_model_path(command.checkpoint.empty() ? config.sample.checkpoint : command.checkpoint);
   auto loaded = load_checkpoint(path);
-  spdlog::info("model {}: {} parameters, step {}, validation loss {:.1f}", path, loaded.ema->parameter_count(),
+  spdlog::info("model {}: {} parameters, step {}, validation loss {:.1f}", path.string(), loaded.ema->parameter_count(),
                loaded.state.step, loaded.state.last_val_loss);
   ContinuationRequest request;
   request.seconds = command.seconds;
@@ -55,7 +70,8 @@ int run_sample(const SampleCommand& command, const Config& config) {
   if (!command.prompt.empty()) {
     const auto midi = read_midi_file(command.prompt);
     const auto notes = loaded.spec.roll.sustain_pedal ? apply_sustain(midi.notes, midi.controls) : midi.notes;
-    const double end = midi.duration_s, start = std::max(0.0, end - command.prompt_seconds);
+    const double end = std::min(midi.duration_s, command.prompt_end_s.value_or(midi.duration_s));
+    const double start = std::max(0.0, end - command.prompt_seconds);
     request.prompt = notes_between(notes, start, end);
     request.prompt_seconds = end - start;
     title = fs::path(command.prompt).filename().string();

@@ -29,6 +29,7 @@ struct SampleCommand {
   std::string checkpoint;         // "" = sample.checkpoint from the config
   std::string prompt;             // a .mid file to continue; "" = unconditional
   double prompt_seconds = 4;      // the last seconds of the prompt used as context
+  std::optional<double> prompt_end_s;  // where in the prompt file the context ends (default: its end)
   double seconds = 8;             // to generate
   int count = 1;
   std::string out_dir = "samples";

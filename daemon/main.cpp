@@ -95,6 +95,8 @@ int main(int argc, char** argv) {
   sample_app->add_option("--prompt", sample_command.prompt, "MIDI file to continue")->check(CLI::ExistingFile);
   sample_app->add_option("--prompt-seconds", sample_command.prompt_seconds, "seconds of the prompt's end used as context")
       ->capture_default_str()->check(CLI::PositiveNumber);
+  sample_app->add_option("--prompt-end", sample_command.prompt_end_s, "where in the prompt the context ends, in seconds (default: its end)")
+      ->check(CLI::PositiveNumber);
   sample_app->add_option("--seconds", sample_command.seconds, "seconds to generate")->capture_default_str()->check(CLI::Range(0.1, 600.0));
   sample_app->add_option("-n,--count", sample_command.count, "number of samples")->capture_default_str()->check(CLI::Range(1, 64));
   sample_app->add_option("-o,--out", sample_command.out_dir, "output folder")->capture_default_str();

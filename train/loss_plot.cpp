@@ -5,10 +5,37 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 
 namespace scorejam {
+
+void read_loss_csv(const std::filesystem::path& csv_path, std::vector<LossPoint>& train,
+                   std::vector<LossPoint>& validation) {
+  std::ifstream in(csv_path);
+  std::string line;
+  std::getline(in, line);  // header
+  auto number = [](const std::string& text, double& out) {
+    char* end = nullptr;
+    out = std::strtod(text.c_str(), &end);
+    return !text.empty() && *end == '\0' && std::isfinite(out);
+  };
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string step_text, epoch_text, train_text, val_text;
+    std::getline(fields, step_text, ',');
+    std::getline(fields, epoch_text, ',');
+    std::getline(fields, train_text, ',');
+    std::getline(fields, val_text, ',');
+    double step = 0, loss = 0;
+    if (!number(step_text, step)) continue;
+    if (number(train_text, loss)) train.push_back({step, loss});
+    if (number(val_text, loss)) validation.push_back({step, loss});
+  }
+}
 
 void write_loss_png(const std::vector<LossPoint>& train, const std::vector<LossPoint>& validation,
                     const std::filesystem::path& png_path, const std::string& title) {

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <fstream>
 #include <random>
+#include <sstream>
 
 #include "core/maestro.h"
 #include "core/roll_tensor.h"
@@ -218,18 +219,7 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
   const bool fresh_csv = c.resume.empty() || !fs::exists(csv_path);
   std::ofstream csv(csv_path, fresh_csv ? std::ios::trunc : std::ios::app);
   if (fresh_csv) csv << "step,epoch,train_loss,val_loss,steps_per_s,elapsed_s\n";
-  if (!fresh_csv) {
-    std::ifstream old(csv_path);
-    std::string line;
-    std::getline(old, line);
-    while (std::getline(old, line)) {
-      double step = 0, epoch = 0, tl = 0, vl = 0;
-      if (std::sscanf(line.c_str(), "%lf,%lf,%lf,%lf", &step, &epoch, &tl, &vl) == 4) {
-        if (tl > 0) train_history.push_back({step, tl});
-        if (vl > 0) val_history.push_back({step, vl});
-      }
-    }
-  }
+  if (!fresh_csv) read_loss_csv(csv_path, train_history, val_history);
   auto save = [&]() {
     save_checkpoint(checkpoint_path, spec, model, ema, &adam, state);
     write_loss_png(train_history, val_history, fs::path(c.out_dir) / "loss.png",

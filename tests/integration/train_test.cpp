@@ -11,6 +11,7 @@
 
 #include "core/checkpoint.h"
 #include "core/midi_file.h"
+#include "train/loss_plot.h"
 #include "tests/core/test_support.h"
 #include "tests/integration/cli_support.h"
 
@@ -107,6 +108,39 @@ TEST(Train, SigtermSavesACheckpointAndStops) {
   EXPECT_EQ(WEXITSTATUS(status), 130) << testing::slurp(log);
   EXPECT_TRUE(contains(testing::slurp(log), "saving a checkpoint")) << testing::slurp(log);
   EXPECT_GE(load_checkpoint(dir / "run" / "checkpoint.pt").state.step, 5);
+}
+
+// The bundled model, for real: it continues the bundled example with a note density in the range
+// of piano playing (MAESTRO averages 10.4 notes a second); an untrained network gives hundreds.
+TEST(BundledModel, ContinuesAPromptWithPianoLikeDensity) {
+  const fs::path model = fs::path(SCOREJAM_SOURCE_DIR) / "models" / "scorejam-default.pt";
+  ASSERT_TRUE(fs::exists(model)) << model << " is missing: the bundled model must be committed";
+  auto dir = testing::scratch_dir("BundledModel.ContinuesAPromptWithPianoLikeDensity");
+  auto run = scorejam("sample --prompt " SCOREJAM_SOURCE_DIR "/examples/bach_prelude_c.mid --prompt-seconds 4 "
+                      "--seconds 4 -n 2 --sampler pc --steps 100 --seed 1 -o " + dir.string(), dir);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  std::size_t generated = 0;
+  for (const char* file : {"sample_00.mid", "sample_01.mid"}) {
+    const auto notes = read_midi_file(dir / file).notes;
+    for (const auto& n : notes) generated += n.start_s >= 4.0 - 1e-9;  // after the 4 s of prompt
+  }
+  const double per_second = static_cast<double>(generated) / 8.0;
+  EXPECT_GE(per_second, 1.0) << run.out;
+  EXPECT_LE(per_second, 40.0) << run.out;
+}
+
+TEST(LossHistory, ReadsTrainAndValidationRowsAndSkipsBadOnes) {
+  auto dir = testing::scratch_dir("LossHistory.ReadsTrainAndValidationRowsAndSkipsBadOnes");
+  testing::write_text(dir / "loss.csv", "step,epoch,train_loss,val_loss,steps_per_s,elapsed_s\n"
+                                        "0,0,,37695.1,,\n50,0,5000.5,,6.2,8.1\ngarbage\n100,0,x,,1,2\n1471,1,,3328.2,,\n");
+  std::vector<LossPoint> train, validation;
+  read_loss_csv(dir / "loss.csv", train, validation);
+  ASSERT_EQ(train.size(), 1u);
+  EXPECT_EQ(train[0].step, 50);
+  EXPECT_EQ(train[0].loss, 5000.5);
+  ASSERT_EQ(validation.size(), 2u);
+  EXPECT_EQ(validation[1].step, 1471);
+  EXPECT_EQ(validation[1].loss, 3328.2);
 }
 
 TEST(Train, MissingDataIsAClearError) {
