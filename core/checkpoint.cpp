@@ -141,10 +141,10 @@ void save_checkpoint(const fs::path& path, const ModelSpec& spec, ScoreNet& mode
   torch::serialize::OutputArchive archive;
   archive.write("magic", text_tensor(kMagic));
   archive.write("version", torch::tensor({kCheckpointVersion}));
-  archive.write("spec", text_tensor(spec_to_toml(spec)));
+  const auto spec_text = spec_to_toml(spec);
+  archive.write("spec", text_tensor(spec_text));
   archive.write("run_config", text_tensor(state.run_config));
   const auto state_tensor = torch::tensor({state.step, state.epoch});
-  const auto spec_text = spec_to_toml(spec);
   archive.write("state", state_tensor);
   archive.write("checksum", torch::tensor({content_checksum(spec_text, state_tensor, model, ema)}));
   archive.write("last_val_loss", torch::tensor({state.last_val_loss}, torch::kFloat64));
@@ -200,7 +200,8 @@ LoadedCheckpoint load_checkpoint(const fs::path& path) {
     throw CheckpointError(name + ": checkpoint version " + std::to_string(version) + ", this scorejam reads version " +
                           std::to_string(kCheckpointVersion));
   LoadedCheckpoint out;
-  out.spec = spec_from_toml(tensor_text(read_tensor("spec")), name);
+  const auto spec_text = tensor_text(read_tensor("spec"));
+  out.spec = spec_from_toml(spec_text, name);
   out.state.run_config = tensor_text(read_tensor("run_config"));
   auto state = read_tensor("state");
   out.state.step = state[0].item<int64_t>();
@@ -235,7 +236,7 @@ LoadedCheckpoint load_checkpoint(const fs::path& path) {
   }
   torch::Tensor stored;
   if (!archive.try_read("checksum", stored) ||
-      stored.item<int64_t>() != content_checksum(tensor_text(read_tensor("spec")), state, out.model, out.ema))
+      stored.item<int64_t>() != content_checksum(spec_text, state, out.model, out.ema))
     throw CheckpointError(name + ": checkpoint is corrupt (checksum mismatch)");
   return out;
 }
