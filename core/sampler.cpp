@@ -90,9 +90,7 @@ torch::Tensor stochastic(Run& run, bool corrector) {
     auto tt = run.times(t);
     if (corrector) {
       // Langevin corrector (score_sde's LangevinCorrector): step from the target signal-to-noise ratio.
-      const double alpha = c.kind == SamplerKind::kPredictorCorrector && sde.config.kind != SdeKind::kVE
-                               ? 1.0 - (sde.config.beta_min + t * (sde.config.beta_max - sde.config.beta_min)) / c.steps
-                               : 1.0;
+      const double alpha = sde.config.kind == SdeKind::kVE ? 1.0 : 1.0 - sde.beta(tt)[0].item<double>() / c.steps;
       for (int k = 0; k < c.corrector_steps; ++k) {
         auto grad = run.score(x, tt);
         auto z = run.noise();

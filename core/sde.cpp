@@ -36,9 +36,11 @@ at::Tensor log_mean_coeff(const SdeConfig& c, const at::Tensor& t) {
   return -0.25 * t * t * (c.beta_max - c.beta_min) - 0.5 * t * c.beta_min;
 }
 
-at::Tensor beta(const SdeConfig& c, const at::Tensor& t) { return c.beta_min + t * (c.beta_max - c.beta_min); }
-
 }  // namespace
+
+at::Tensor Sde::beta(const at::Tensor& t) const {
+  return config.beta_min + t * (config.beta_max - config.beta_min);
+}
 
 at::Tensor Sde::mean_coeff(const at::Tensor& t) const {
   if (config.kind == SdeKind::kVE) return torch::ones_like(t);
@@ -59,7 +61,7 @@ at::Tensor Sde::std(const at::Tensor& t) const {
 
 at::Tensor Sde::drift(const at::Tensor& x, const at::Tensor& t) const {
   if (config.kind == SdeKind::kVE) return torch::zeros_like(x);
-  return -0.5 * per_sample(beta(config, t), x) * x;
+  return -0.5 * per_sample(beta(t), x) * x;
 }
 
 at::Tensor Sde::diffusion(const at::Tensor& t) const {
@@ -67,10 +69,10 @@ at::Tensor Sde::diffusion(const at::Tensor& t) const {
     case SdeKind::kVE:
       return torch::pow(config.sigma, t);
     case SdeKind::kVP:
-      return torch::sqrt(beta(config, t));
+      return torch::sqrt(beta(t));
     case SdeKind::kSubVP: {
       const auto discount = 1.0 - torch::exp(-2.0 * config.beta_min * t - (config.beta_max - config.beta_min) * t * t);
-      return torch::sqrt(beta(config, t) * discount);
+      return torch::sqrt(beta(t) * discount);
     }
   }
   throw std::logic_error("Sde::diffusion");

@@ -37,6 +37,8 @@ struct Sde {
   // dx = f(x, t) dt + g(t) dw
   at::Tensor drift(const at::Tensor& x, const at::Tensor& t) const;
   at::Tensor diffusion(const at::Tensor& t) const;
+  // VP and sub-VP noise rate beta(t) = beta_min + t (beta_max - beta_min).
+  at::Tensor beta(const at::Tensor& t) const;
   // Samples of p_T: N(0, std(1)^2) for VE, N(0, 1) for VP and sub-VP.
   at::Tensor prior_sample(at::IntArrayRef shape, const at::TensorOptions& options,
                           c10::optional<at::Generator> generator) const;
