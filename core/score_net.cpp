@@ -126,16 +126,16 @@ torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor&
   for (int step = 0; step < depth; ++step) {
     const auto level = static_cast<std::size_t>(depth - 1 - step);
     if (step > 0 && !inference) h = torch::cat({h, skips[level + 1]}, 1);
-    auto* up = up_convs_[step]->as<torch::nn::ConvTranspose2d>();
+    auto* up_conv = up_convs_[step]->as<torch::nn::ConvTranspose2d>();
     if (config_.valid_convolutions) {
       // Unpadded: (n - 1) * 2 + 3, one short of the skip's size where that is even.
       const auto& target = skips[level];
       const int64_t extra_h = target.size(2) - ((h.size(2) - 1) * 2 + 3), extra_w = target.size(3) - ((h.size(3) - 1) * 2 + 3);
       if (extra_h < 0 || extra_h > 1 || extra_w < 0 || extra_w > 1)
         throw std::invalid_argument("ScoreNet: input too small for the valid-convolution layout");
-      h = torch::conv_transpose2d(h, up->weight, {}, 2, 0, {extra_h, extra_w});
+      h = torch::conv_transpose2d(h, up_conv->weight, {}, 2, 0, {extra_h, extra_w});
     } else {
-      h = up->forward(h);
+      h = up_conv->forward(h);
     }
     h.add_(inject(up_dense_, step));
     h = up_norms_[step]->as<torch::nn::GroupNorm>()->forward(h);
