@@ -274,9 +274,12 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
       csv << state.step << "," << state.epoch << "," << mean << ",," << rate << "," << total_s << "\n" << std::flush;
       const auto line = fmt::format("step {}/{} epoch {} loss {:.2f} {:.2f} steps/s ETA {}", state.step, c.max_steps,
                                     state.epoch, mean, rate, eta(static_cast<double>(c.max_steps - state.step) / rate));
-      if (tty) std::fprintf(stderr, "\r%s   ", line.c_str());
-      else if (std::chrono::duration<double>(now - last_log).count() > 30) spdlog::info("{}", line);
-      if (!tty && std::chrono::duration<double>(now - last_log).count() > 30) last_log = now;
+      if (tty) {
+        std::fprintf(stderr, "\r%s   ", line.c_str());
+      } else if (now - last_log > std::chrono::seconds(30)) {  // a log file gets a line every 30 s
+        spdlog::info("{}", line);
+        last_log = now;
+      }
       loss_sum = 0;
       loss_count = 0;
       report.steps_per_s = rate;
@@ -289,7 +292,7 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
     if (state.step % c.checkpoint_every == 0) save();
   }
   if (tty) std::fprintf(stderr, "\n");
-  if (validation.batches.empty() || val_history.empty() || val_history.back().step != state.step)
+  if (!validation.batches.empty() && (val_history.empty() || val_history.back().step != static_cast<double>(state.step)))
     spdlog::info("final validation loss {:.2f}", validate());
   save();
   report.steps = state.step;
