@@ -10,6 +10,7 @@
 #include "core/maestro.h"
 #include "core/midi_file.h"
 #include "core/picture.h"
+#include "train/trainer.h"
 
 namespace scorejam {
 namespace fs = std::filesystem;
@@ -110,6 +111,16 @@ int run_sample(const SampleCommand& command, const Config& config) {
   return 0;
 }
 
+int run_train(const Config& config, const std::atomic<bool>& stop) {
+  if (config.train.data.empty()) throw ConfigError("train: no data set: give --data or train.data");
+  const auto report = train(config.train, config.model, to_toml(config), stop, roll_cache_dir(config.data));
+  std::printf("trained to step %lld (%lld epochs): validation loss %.2f (first %.2f), %.2f steps/s, %zu files skipped\n"
+              "checkpoint: %s\n",
+              static_cast<long long>(report.steps), static_cast<long long>(report.epochs), report.last_val_loss,
+              report.first_val_loss, report.steps_per_s, report.files_skipped, report.checkpoint.c_str());
+  return report.stopped_early ? 130 : 0;
+}
+
 namespace {
 
 void print_row(const SummaryRow& row) {
@@ -123,8 +134,7 @@ int run_dataset(const DatasetCommand& command, const Config& config) {
   LoadOptions options;
   options.split = command.split;
   options.format = config.roll.format;
-  if (command.use_cache)
-    options.cache_dir = config.data.cache_dir.empty() ? default_cache_dir() : fs::path(config.data.cache_dir);
+  if (command.use_cache) options.cache_dir = roll_cache_dir(config.data);
   options.on_skip = [](const SkippedFile& s) { spdlog::warn("skipped {}: {}", s.name, s.reason); };
   LoadReport report;
   const auto performances = load_performances(source, options, &report);

@@ -2,6 +2,7 @@
 // prints its result to stdout and returns the process exit code. Wiring only: the work is in core/.
 #pragma once
 
+#include <atomic>
 #include <optional>
 #include <string>
 
@@ -36,6 +37,9 @@ struct SampleCommand {
 };
 
 int run_sample(const SampleCommand& command, const Config& config);
+// Trains with config.train over config.model; `stop` (set by SIGINT/SIGTERM) ends it with a
+// checkpoint and exit code 130.
+int run_train(const Config& config, const std::atomic<bool>& stop);
 int run_roll(const RollCommand& command, const Config& config);
 int run_dataset(const DatasetCommand& command, const Config& config);
 

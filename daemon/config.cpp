@@ -1,5 +1,7 @@
 #include "daemon/config.h"
 
+#include "core/maestro.h"
+
 #include <toml++/toml.h>
 
 #include <cmath>
@@ -114,6 +116,10 @@ class TableReader {
 };
 
 }  // namespace
+
+std::filesystem::path roll_cache_dir(const DataConfig& data) {
+  return data.cache_dir.empty() ? default_cache_dir() : std::filesystem::path(data.cache_dir);
+}
 
 ModelSpec default_model_spec() {
   ModelSpec spec;

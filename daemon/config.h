@@ -27,6 +27,9 @@ struct DataConfig {
   std::string cache_dir;  // "" = $XDG_CACHE_HOME/scorejam (or ~/.cache/scorejam)
 };
 
+// The roll cache folder in effect: cache_dir, or the default when it is empty.
+std::filesystem::path roll_cache_dir(const DataConfig& data);
+
 // [model]: the network and SDE of a new model (a checkpoint brings its own).
 // [sample]: the checkpoint to play and the sampler settings.
 struct SampleConfig {

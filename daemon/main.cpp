@@ -9,12 +9,10 @@
 #include <cstdio>
 #include <optional>
 
-#include "core/maestro.h"
 #include "core/torch_runtime.h"
 #include "daemon/bench.h"
 #include "daemon/commands.h"
 #include "daemon/config.h"
-#include "train/trainer.h"
 
 namespace {
 
@@ -156,16 +154,9 @@ int main(int argc, char** argv) {
     if (*sample_app) return run_sample(sample_command, config);
     if (*bench_app) return run_bench(bench_command, config.model, config.runtime.threads);
     if (*train_app) {
-      if (config.train.data.empty()) throw ConfigError("train: no data set: give --data or train.data");
       std::signal(SIGINT, on_stop_signal);
       std::signal(SIGTERM, on_stop_signal);
-      const auto cache = config.data.cache_dir.empty() ? default_cache_dir() : std::filesystem::path(config.data.cache_dir);
-      const auto report = train(config.train, config.model, to_toml(config), g_stop, cache);
-      std::printf("trained to step %lld (%lld epochs): validation loss %.2f (first %.2f), %.2f steps/s, %zu files skipped\n"
-                  "checkpoint: %s\n",
-                  static_cast<long long>(report.steps), static_cast<long long>(report.epochs), report.last_val_loss,
-                  report.first_val_loss, report.steps_per_s, report.files_skipped, report.checkpoint.c_str());
-      return report.stopped_early ? 130 : 0;
+      return run_train(config, g_stop);
     }
     if (*dataset_app) {
       dataset.use_cache = !no_cache;
