@@ -1,0 +1,64 @@
+// What a performer steers while scorejam plays: the live settings, the status it reports, and the
+// control interface that the OSC handlers (daemon/) call and the live engine (realtime/) implements.
+// Torch-free. Every call is made from the control thread; implementations hand work to their own
+// threads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/roll.h"
+#include "core/sampler_config.h"
+
+namespace scorejam {
+
+// continue: call and response; duet: play along all the time; solo: play without a player.
+enum class LiveMode { kContinue, kDuet, kSolo };
+
+std::string to_string(LiveMode mode);
+LiveMode live_mode_from_string(const std::string& name);  // continue, duet, solo; throws std::invalid_argument
+
+struct LiveSettings {
+  LiveMode mode = LiveMode::kContinue;
+  SamplerConfig sampler;           // kind, steps, snr, corrector_steps, temperature, seed
+  DecodeThresholds thresholds;     // onset and frame thresholds of the decoder
+  int pause_ms = 400;              // continue: a silence this long ends the player's phrase
+  double answer_seconds = 8;       // continue: the longest answer
+  bool operator==(const LiveSettings&) const = default;
+};
+
+// Percentiles are over the running session; 0 when nothing was measured yet.
+struct LiveStatus {
+  bool playing = false;              // started and not stopped
+  std::string state = "stopped";     // stopped, listening, answering, playing
+  LiveSettings settings;
+  std::string checkpoint;            // file name of the model in use
+  std::string device;                // cpu or cuda
+  // Latency from the detected pause to the first answering note.
+  std::int64_t answers = 0;
+  double first_note_ms_p50 = 0, first_note_ms_p95 = 0;
+  // Generation per window against its deadline.
+  std::int64_t windows = 0, windows_late = 0;
+  double window_ms_p50 = 0, window_ms_max = 0, deadline_ms = 0;
+  int steps_in_use = 0;              // after any lowering of the cost to stay on time
+  // Scheduler lateness (sent time minus due time).
+  std::int64_t events_sent = 0;
+  double lateness_us_p50 = 0, lateness_us_p99 = 0, lateness_us_max = 0;
+  double rss_mib = 0;
+};
+
+class LiveControl {
+ public:
+  virtual ~LiveControl() = default;
+  virtual void start() = 0;                                   // listen and play
+  virtual void stop() = 0;                                    // stop playing; every sounding note ends
+  virtual void panic() = 0;                                   // every sounding note ends now; keeps running
+  virtual LiveSettings settings() const = 0;
+  virtual void apply(const LiveSettings& settings) = 0;       // already validated by the caller
+  // Loads a checkpoint from the configured model folder (a bare file name); throws
+  // std::runtime_error naming what was wrong, and keeps the current model then.
+  virtual void load_checkpoint(const std::string& file_name) = 0;
+  virtual LiveStatus status() const = 0;
+};
+
+}  // namespace scorejam
