@@ -1,0 +1,223 @@
+// The replacements behind rt_guard.h. They run on every thread of the test program: allocation
+// forwards to glibc's __libc_* entry points (so nothing here allocates), the pthread and semaphore
+// calls to the next definition found by dlsym(RTLD_NEXT) (glibc resolves that without calling
+// these, and without allocating when the name exists).
+#include "tests/realtime/rt_guard.h"
+
+#include <atomic>
+#include <cerrno>
+#include <cstddef>
+#include <new>
+
+#include <dlfcn.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+extern "C" {
+void* __libc_malloc(std::size_t size);
+void* __libc_calloc(std::size_t count, std::size_t size);
+void* __libc_realloc(void* pointer, std::size_t size);
+void __libc_free(void* pointer);
+void* __libc_memalign(std::size_t alignment, std::size_t size);
+}
+
+namespace {
+
+// initial-exec: reading it never calls __tls_get_addr, which may allocate.
+__attribute__((tls_model("initial-exec"))) thread_local bool t_watched = false;
+
+std::atomic<std::int64_t> g_allocations{0}, g_frees{0}, g_locks{0}, g_watched_threads{0};
+
+inline void count(std::atomic<std::int64_t>& counter) noexcept {
+  if (t_watched) counter.fetch_add(1, std::memory_order_relaxed);
+}
+
+template <class Fn>
+Fn next_definition(std::atomic<Fn>& slot, const char* name) noexcept {
+  Fn fn = slot.load(std::memory_order_acquire);
+  if (fn == nullptr) {
+    fn = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+    slot.store(fn, std::memory_order_release);
+  }
+  return fn;
+}
+
+void* allocate_or_throw(std::size_t size) {
+  count(g_allocations);
+  for (;;) {
+    if (void* p = __libc_malloc(size == 0 ? 1 : size)) return p;
+    std::new_handler handler = std::get_new_handler();
+    if (handler == nullptr) throw std::bad_alloc();
+    handler();
+  }
+}
+
+void* allocate_aligned_or_throw(std::size_t size, std::align_val_t alignment) {
+  count(g_allocations);
+  for (;;) {
+    if (void* p = __libc_memalign(static_cast<std::size_t>(alignment), size == 0 ? 1 : size)) return p;
+    std::new_handler handler = std::get_new_handler();
+    if (handler == nullptr) throw std::bad_alloc();
+    handler();
+  }
+}
+
+void release(void* pointer) noexcept {
+  if (pointer == nullptr) return;
+  count(g_frees);
+  __libc_free(pointer);
+}
+
+}  // namespace
+
+namespace scorejam::rt_guard {
+
+void watch_this_thread() noexcept {
+  t_watched = true;
+  g_watched_threads.fetch_add(1, std::memory_order_relaxed);
+}
+
+void unwatch_this_thread() noexcept { t_watched = false; }
+
+Counts counts() noexcept {
+  return {g_allocations.load(), g_frees.load(), g_locks.load(), g_watched_threads.load()};
+}
+
+void reset() noexcept {
+  g_allocations = 0;
+  g_frees = 0;
+  g_locks = 0;
+  g_watched_threads = 0;
+}
+
+void watch_hook(void*) noexcept { watch_this_thread(); }
+void unwatch_hook(void*) noexcept { unwatch_this_thread(); }
+
+}  // namespace scorejam::rt_guard
+
+// ---- C allocation ----
+
+extern "C" void* malloc(std::size_t size) noexcept {
+  count(g_allocations);
+  return __libc_malloc(size);
+}
+
+extern "C" void* calloc(std::size_t count_, std::size_t size) noexcept {
+  count(g_allocations);
+  return __libc_calloc(count_, size);
+}
+
+extern "C" void* realloc(void* pointer, std::size_t size) noexcept {
+  count(g_allocations);
+  return __libc_realloc(pointer, size);
+}
+
+extern "C" void free(void* pointer) noexcept { release(pointer); }
+
+extern "C" void* memalign(std::size_t alignment, std::size_t size) noexcept {
+  count(g_allocations);
+  return __libc_memalign(alignment, size);
+}
+
+extern "C" void* aligned_alloc(std::size_t alignment, std::size_t size) noexcept {
+  count(g_allocations);
+  return __libc_memalign(alignment, size);
+}
+
+extern "C" int posix_memalign(void** out, std::size_t alignment, std::size_t size) noexcept {
+  count(g_allocations);
+  if (alignment % sizeof(void*) != 0 || (alignment & (alignment - 1)) != 0) return EINVAL;
+  void* p = __libc_memalign(alignment, size);
+  if (p == nullptr) return ENOMEM;
+  *out = p;
+  return 0;
+}
+
+extern "C" void* valloc(std::size_t size) noexcept {
+  count(g_allocations);
+  return __libc_memalign(static_cast<std::size_t>(sysconf(_SC_PAGESIZE)), size);
+}
+
+// ---- C++ allocation ----
+
+void* operator new(std::size_t size) { return allocate_or_throw(size); }
+void* operator new[](std::size_t size) { return allocate_or_throw(size); }
+void* operator new(std::size_t size, std::align_val_t alignment) { return allocate_aligned_or_throw(size, alignment); }
+void* operator new[](std::size_t size, std::align_val_t alignment) { return allocate_aligned_or_throw(size, alignment); }
+
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  try {
+    return allocate_or_throw(size);
+  } catch (...) {
+    return nullptr;
+  }
+}
+void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept { return operator new(size, tag); }
+void* operator new(std::size_t size, std::align_val_t alignment, const std::nothrow_t&) noexcept {
+  try {
+    return allocate_aligned_or_throw(size, alignment);
+  } catch (...) {
+    return nullptr;
+  }
+}
+void* operator new[](std::size_t size, std::align_val_t alignment, const std::nothrow_t& tag) noexcept {
+  return operator new(size, alignment, tag);
+}
+
+void operator delete(void* p) noexcept { release(p); }
+void operator delete[](void* p) noexcept { release(p); }
+void operator delete(void* p, std::size_t) noexcept { release(p); }
+void operator delete[](void* p, std::size_t) noexcept { release(p); }
+void operator delete(void* p, std::align_val_t) noexcept { release(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { release(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { release(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { release(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { release(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { release(p); }
+void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { release(p); }
+void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { release(p); }
+
+// ---- locks and waits ----
+
+// Defines NAME with the header's signature (PARAMS/ARGS) and exception spec (SPEC), counting it.
+#define SCOREJAM_RT_GUARD_LOCK(NAME, SPEC, PARAMS, ARGS)                       \
+  namespace {                                                                  \
+  std::atomic<int(*) PARAMS> next_##NAME{nullptr};                             \
+  }                                                                            \
+  extern "C" int NAME PARAMS SPEC {                                            \
+    count(g_locks);                                                            \
+    return next_definition(next_##NAME, #NAME) ARGS;                           \
+  }
+
+#define SCOREJAM_NOTHROW noexcept
+#define SCOREJAM_MAYTHROW
+
+SCOREJAM_RT_GUARD_LOCK(pthread_mutex_lock, SCOREJAM_NOTHROW, (pthread_mutex_t* m), (m))
+SCOREJAM_RT_GUARD_LOCK(pthread_mutex_trylock, SCOREJAM_NOTHROW, (pthread_mutex_t* m), (m))
+SCOREJAM_RT_GUARD_LOCK(pthread_mutex_timedlock, SCOREJAM_NOTHROW, (pthread_mutex_t* m, const timespec* t), (m, t))
+SCOREJAM_RT_GUARD_LOCK(pthread_mutex_clocklock, SCOREJAM_NOTHROW, (pthread_mutex_t* m, clockid_t c, const timespec* t),
+                       (m, c, t))
+SCOREJAM_RT_GUARD_LOCK(pthread_rwlock_rdlock, SCOREJAM_NOTHROW, (pthread_rwlock_t* l), (l))
+SCOREJAM_RT_GUARD_LOCK(pthread_rwlock_wrlock, SCOREJAM_NOTHROW, (pthread_rwlock_t* l), (l))
+SCOREJAM_RT_GUARD_LOCK(pthread_rwlock_tryrdlock, SCOREJAM_NOTHROW, (pthread_rwlock_t* l), (l))
+SCOREJAM_RT_GUARD_LOCK(pthread_rwlock_trywrlock, SCOREJAM_NOTHROW, (pthread_rwlock_t* l), (l))
+SCOREJAM_RT_GUARD_LOCK(pthread_rwlock_timedrdlock, SCOREJAM_NOTHROW, (pthread_rwlock_t* l, const timespec* t), (l, t))
+SCOREJAM_RT_GUARD_LOCK(pthread_rwlock_timedwrlock, SCOREJAM_NOTHROW, (pthread_rwlock_t* l, const timespec* t), (l, t))
+SCOREJAM_RT_GUARD_LOCK(pthread_rwlock_clockrdlock, SCOREJAM_NOTHROW, (pthread_rwlock_t* l, clockid_t c, const timespec* t),
+                       (l, c, t))
+SCOREJAM_RT_GUARD_LOCK(pthread_rwlock_clockwrlock, SCOREJAM_NOTHROW, (pthread_rwlock_t* l, clockid_t c, const timespec* t),
+                       (l, c, t))
+SCOREJAM_RT_GUARD_LOCK(pthread_spin_lock, SCOREJAM_NOTHROW, (pthread_spinlock_t* l), (l))
+SCOREJAM_RT_GUARD_LOCK(pthread_spin_trylock, SCOREJAM_NOTHROW, (pthread_spinlock_t* l), (l))
+SCOREJAM_RT_GUARD_LOCK(pthread_cond_wait, SCOREJAM_MAYTHROW, (pthread_cond_t* c, pthread_mutex_t* m), (c, m))
+SCOREJAM_RT_GUARD_LOCK(pthread_cond_timedwait, SCOREJAM_MAYTHROW, (pthread_cond_t* c, pthread_mutex_t* m, const timespec* t),
+                       (c, m, t))
+SCOREJAM_RT_GUARD_LOCK(pthread_cond_clockwait, SCOREJAM_MAYTHROW,
+                       (pthread_cond_t* c, pthread_mutex_t* m, clockid_t k, const timespec* t), (c, m, k, t))
+SCOREJAM_RT_GUARD_LOCK(sem_wait, SCOREJAM_MAYTHROW, (sem_t* s), (s))
+SCOREJAM_RT_GUARD_LOCK(sem_trywait, SCOREJAM_NOTHROW, (sem_t* s), (s))
+SCOREJAM_RT_GUARD_LOCK(sem_timedwait, SCOREJAM_MAYTHROW, (sem_t* s, const timespec* t), (s, t))
+SCOREJAM_RT_GUARD_LOCK(sem_clockwait, SCOREJAM_MAYTHROW, (sem_t* s, clockid_t c, const timespec* t), (s, c, t))
