@@ -1,0 +1,466 @@
+// MIDI ports through RtMidi (ALSA or JACK): opening, port lists, loss and reconnection by name.
+// Threads: everything here runs on the control thread except midi_input_callback (RtMidi's input
+// thread) and MidiOutput::send (the scheduler thread), which never lock, allocate, log or throw.
+#include "realtime/midi_ports.h"
+
+#include <jack/jack.h>
+#include <rtmidi/RtMidi.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+namespace scorejam {
+namespace {
+
+RtMidi::Api to_rtmidi(MidiApi api) { return api == MidiApi::kJack ? RtMidi::UNIX_JACK : RtMidi::LINUX_ALSA; }
+
+std::string jack_server_name() {
+  const char* name = std::getenv("JACK_DEFAULT_SERVER");
+  return name != nullptr && *name != '\0' ? name : "default";
+}
+
+std::string join(const std::vector<std::string>& names) {
+  if (names.empty()) return "none";
+  std::string out;
+  for (const auto& name : names) out += (out.empty() ? "'" : ", '") + name + "'";
+  return out;
+}
+
+// ALSA names end in " client_id:port_id", which change on hot-plug.
+std::string without_alsa_ids(const std::string& name) {
+  const auto space = name.rfind(' ');
+  if (space == std::string::npos) return name;
+  const std::string ids = name.substr(space + 1);
+  const auto colon = ids.find(':');
+  const auto digits = [](const std::string& s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+  };
+  if (colon == std::string::npos || !digits(ids.substr(0, colon)) || !digits(ids.substr(colon + 1))) return name;
+  return name.substr(0, space);
+}
+
+}  // namespace
+
+MidiPortMatch find_midi_port(const std::vector<std::string>& names, const std::string& wanted,
+                             const std::string& direction) {
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (names[i] == wanted) return {static_cast<int>(i), names[i], ""};
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (without_alsa_ids(names[i]) == wanted) return {static_cast<int>(i), names[i], ""};
+  std::vector<std::size_t> hits;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    if (names[i].find(wanted) != std::string::npos) hits.push_back(i);
+  if (hits.size() == 1) return {static_cast<int>(hits[0]), names[hits[0]], ""};
+  MidiPortMatch none;
+  if (hits.empty()) {
+    none.problem = "MIDI " + direction + " '" + wanted + "' is not there; the ports are " + join(names);
+  } else {
+    std::vector<std::string> matching;
+    for (auto i : hits) matching.push_back(names[i]);
+    none.problem = "MIDI " + direction + " '" + wanted + "' matches more than one port: " + join(matching);
+  }
+  return none;
+}
+
+namespace {
+
+std::vector<std::string> port_names(RtMidi& midi) {
+  std::vector<std::string> names;
+  const unsigned count = midi.getPortCount();
+  for (unsigned i = 0; i < count; ++i) names.push_back(midi.getPortName(i));
+  return names;
+}
+
+// RtMidi reports errors through this callback once one is set (without it, warnings go to stderr
+// and errors throw). Messages raised by a control-thread call are kept for that call to turn into a
+// MidiError or last_error(); those raised on RtMidi's or the scheduler's thread are only counted.
+struct RtMidiErrors {
+  std::atomic<std::thread::id> control_thread{};
+  std::vector<std::string> messages;  // control thread only
+  std::atomic<std::int64_t> elsewhere{0};
+};
+
+void on_rtmidi_error(RtMidiError::Type type, const std::string& text, void* user) {
+  auto& errors = *static_cast<RtMidiErrors*>(user);
+  if (type == RtMidiError::DEBUG_WARNING) return;
+  if (std::this_thread::get_id() == errors.control_thread.load())
+    errors.messages.push_back(text);
+  else
+    errors.elsewhere.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Marks a stretch of control-thread calls into RtMidi, collecting their messages.
+class ControlCall {
+ public:
+  explicit ControlCall(RtMidiErrors& errors) : errors_(errors) {
+    errors_.messages.clear();
+    errors_.control_thread.store(std::this_thread::get_id());
+  }
+  ~ControlCall() { errors_.control_thread.store(std::thread::id{}); }
+  ControlCall(const ControlCall&) = delete;
+  ControlCall& operator=(const ControlCall&) = delete;
+
+  std::string text() const {
+    std::string out;
+    for (const auto& message : errors_.messages) out += (out.empty() ? "" : "; ") + message;
+    return out;
+  }
+  bool failed(const RtMidi& midi) const { return !errors_.messages.empty() || !midi.isPortOpen(); }
+
+ private:
+  RtMidiErrors& errors_;
+};
+
+template <typename Midi>
+std::unique_ptr<Midi> make_client(MidiApi api, const std::string& client_name, RtMidiErrors& errors) {
+  std::unique_ptr<Midi> midi;
+  try {
+    midi = std::make_unique<Midi>(to_rtmidi(api), client_name);
+  } catch (const RtMidiError& e) {
+    throw MidiError("cannot open the " + to_string(api) + " MIDI client '" + client_name + "': " + e.getMessage());
+  }
+  midi->setErrorCallback(&on_rtmidi_error, &errors);
+  return midi;
+}
+
+// JACK refuses two clients of one name and RtMidi opens one per direction.
+std::string output_client_name(const MidiConfig& config, MidiApi api) {
+  return api == MidiApi::kJack ? config.client_name + "-out" : config.client_name;
+}
+
+void silent_jack_message(const char*) {}
+void jack_message_to_stderr(const char* message) { std::fprintf(stderr, "%s\n", message); }
+
+}  // namespace
+
+MidiApi midi_api_from_string(const std::string& name) {
+  if (name == "auto") return MidiApi::kAuto;
+  if (name == "alsa") return MidiApi::kAlsa;
+  if (name == "jack") return MidiApi::kJack;
+  throw std::invalid_argument("unknown MIDI api '" + name + "' (expected auto, alsa or jack)");
+}
+
+std::string to_string(MidiApi api) {
+  switch (api) {
+    case MidiApi::kAuto: return "auto";
+    case MidiApi::kAlsa: return "alsa";
+    case MidiApi::kJack: return "jack";
+  }
+  return "unknown";
+}
+
+std::string to_string(PortEvent event) {
+  switch (event) {
+    case PortEvent::kNone: return "none";
+    case PortEvent::kLost: return "lost";
+    case PortEvent::kReconnected: return "reconnected";
+  }
+  return "unknown";
+}
+
+bool jack_server_running() {
+  // libjack prints "Cannot connect to server socket ..." when there is none: that is the answer
+  // here, not an error.
+  jack_set_error_function(&silent_jack_message);
+  jack_set_info_function(&silent_jack_message);
+  jack_status_t status{};
+  jack_client_t* client = jack_client_open("scorejam-probe", JackNoStartServer, &status);
+  if (client != nullptr) jack_client_close(client);
+  jack_set_error_function(&jack_message_to_stderr);
+  jack_set_info_function(&jack_message_to_stderr);
+  return client != nullptr;
+}
+
+MidiApi resolve_midi_api(MidiApi requested, std::string* why, const std::string& alsa_sequencer) {
+  const std::string server = jack_server_name();
+  const auto jack_up = [&] { return jack_server_running(); };
+  struct stat info {};
+  const bool alsa_exists = ::stat(alsa_sequencer.c_str(), &info) == 0;
+  const bool alsa_usable = alsa_exists && ::access(alsa_sequencer.c_str(), R_OK | W_OK) == 0;
+  const std::string alsa_state =
+      !alsa_exists ? "the ALSA sequencer " + alsa_sequencer + " is not there (is the snd-seq module loaded?)"
+      : !alsa_usable ? "the ALSA sequencer " + alsa_sequencer + " is not readable and writable by this user (audio group?)"
+                     : "the ALSA sequencer " + alsa_sequencer + " is there";
+  const auto say = [&](std::string text) {
+    if (why != nullptr) *why = std::move(text);
+  };
+  switch (requested) {
+    case MidiApi::kJack:
+      if (!jack_up()) throw MidiError("MIDI api 'jack': no JACK server '" + server + "' is running");
+      say("MIDI on jack (asked for): JACK server '" + server + "' is running");
+      return MidiApi::kJack;
+    case MidiApi::kAlsa:
+      if (!alsa_usable) throw MidiError("MIDI api 'alsa': " + alsa_state);
+      say("MIDI on alsa (asked for): " + alsa_state);
+      return MidiApi::kAlsa;
+    case MidiApi::kAuto:
+      break;
+  }
+  if (jack_up()) {
+    say("MIDI api auto picked jack: JACK server '" + server + "' is running");
+    return MidiApi::kJack;
+  }
+  if (alsa_usable) {
+    say("MIDI api auto picked alsa: no JACK server '" + server + "' is running and " + alsa_state);
+    return MidiApi::kAlsa;
+  }
+  throw MidiError("MIDI api 'auto' found neither JACK nor ALSA: no JACK server '" + server + "' is running and " +
+                  alsa_state);
+}
+
+MidiPortList list_midi_ports(MidiApi api) {
+  api = resolve_midi_api(api);  // an explicit choice too: RtMidi would only print a warning
+  RtMidiErrors errors;
+  MidiPortList list;
+  {
+    auto in = make_client<RtMidiIn>(api, "scorejam-ports", errors);
+    ControlCall call(errors);
+    list.inputs = port_names(*in);
+    if (!errors.messages.empty()) throw MidiError("cannot list the " + to_string(api) + " MIDI ports: " + call.text());
+  }
+  auto out = make_client<RtMidiOut>(api, "scorejam-ports", errors);
+  ControlCall call(errors);
+  list.outputs = port_names(*out);
+  if (!errors.messages.empty()) throw MidiError("cannot list the " + to_string(api) + " MIDI ports: " + call.text());
+  return list;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input
+
+void midi_input_callback(double /*delta_s*/, std::vector<unsigned char>* message, void* user) noexcept {
+  const std::int64_t time_ns = now_ns();
+  auto& state = *static_cast<MidiInputState*>(user);
+  if (message == nullptr) return;
+  const std::size_t size = message->size();
+  if (size == 0) return;
+  const std::uint8_t status = (*message)[0];
+  if (status < 0x80 || status >= 0xF0) return;  // only channel messages
+  const std::uint8_t kind = status & 0xF0;
+  const std::size_t expected = (kind == 0xC0 || kind == 0xD0) ? 2 : 3;
+  if (size != expected) return;
+  if (state.input_channel != 0 && (status & 0x0F) != state.input_channel - 1) return;
+  TimedMidi event;
+  event.time_ns = time_ns;
+  for (std::size_t i = 0; i < size; ++i) event.bytes[i] = (*message)[i];
+  event.size = static_cast<std::uint8_t>(size);
+  state.received.fetch_add(1, std::memory_order_relaxed);
+  if (!state.queue.try_enqueue(state.token, event)) state.dropped.fetch_add(1, std::memory_order_relaxed);
+}
+
+struct MidiInput::Impl {
+  Impl(const MidiConfig& settings, moodycamel::ConcurrentQueue<TimedMidi>& queue)
+      : config(settings), state(queue, settings.input_channel) {}
+
+  bool open(const MidiPortMatch& match) {
+    ControlCall call(errors);
+    in->openPort(static_cast<unsigned>(match.index), "in");
+    if (call.failed(*in)) {
+      last_error = "cannot connect MIDI input to '" + match.name + "': " + call.text();
+      if (in->isPortOpen()) in->closePort();
+      return false;
+    }
+    port_name = match.name;
+    connected = true;
+    last_error.clear();
+    return true;
+  }
+
+  MidiConfig config;
+  // Declared before `in`: RtMidi stops calling back (and reporting) before these go.
+  MidiInputState state;
+  RtMidiErrors errors;
+  std::unique_ptr<RtMidiIn> in;
+  bool connected = false;
+  std::string port_name;
+  std::string last_error;
+};
+
+MidiInput::MidiInput(const MidiConfig& config, MidiApi api, moodycamel::ConcurrentQueue<TimedMidi>& queue) {
+  if (config.input_channel < 0 || config.input_channel > 16)
+    throw MidiError("MIDI input_channel " + std::to_string(config.input_channel) + " is outside 0..16 (0 = every channel)");
+  api = resolve_midi_api(api);
+  impl_ = std::make_unique<Impl>(config, queue);
+  Impl& s = *impl_;
+  s.in = make_client<RtMidiIn>(api, config.client_name, s.errors);
+  {
+    ControlCall call(s.errors);
+    s.in->setCallback(&midi_input_callback, &s.state);
+    s.in->ignoreTypes(true, true, true);  // sysex, clock, active sensing
+    if (!s.errors.messages.empty()) throw MidiError("cannot set up the MIDI input: " + call.text());
+  }
+  if (config.input.empty()) {
+    ControlCall call(s.errors);
+    s.in->openVirtualPort("in");
+    if (!s.errors.messages.empty())
+      throw MidiError("cannot create the " + to_string(api) + " MIDI input port '" + config.client_name + ":in': " + call.text());
+    s.port_name = config.client_name + ":in";
+    s.connected = true;
+    return;
+  }
+  MidiPortMatch match;
+  {
+    ControlCall call(s.errors);
+    match = find_midi_port(port_names(*s.in), config.input, "input");
+  }
+  if (match.index < 0) throw MidiError(match.problem);
+  if (!s.open(match)) throw MidiError(s.last_error);
+}
+
+MidiInput::~MidiInput() = default;
+
+bool MidiInput::connected() const { return impl_->connected; }
+std::string MidiInput::port_name() const { return impl_->port_name; }
+std::string MidiInput::last_error() const { return impl_->last_error; }
+std::int64_t MidiInput::received() const { return impl_->state.received.load(std::memory_order_relaxed); }
+std::int64_t MidiInput::dropped() const { return impl_->state.dropped.load(std::memory_order_relaxed); }
+std::int64_t MidiInput::errors() const { return impl_->errors.elsewhere.load(std::memory_order_relaxed); }
+
+PortEvent MidiInput::poll() {
+  Impl& s = *impl_;
+  if (s.config.input.empty()) return PortEvent::kNone;
+  std::vector<std::string> names;
+  {
+    ControlCall call(s.errors);
+    names = port_names(*s.in);
+  }
+  if (s.connected) {
+    // The full name: on ALSA a replugged device comes back under new ids and needs a new connection.
+    if (std::find(names.begin(), names.end(), s.port_name) != names.end()) return PortEvent::kNone;
+    ControlCall call(s.errors);
+    s.in->closePort();
+    s.connected = false;
+    return PortEvent::kLost;
+  }
+  const MidiPortMatch match = find_midi_port(names, s.config.input, "input");
+  if (match.index < 0) {
+    s.last_error = match.problem;
+    return PortEvent::kNone;
+  }
+  return s.open(match) ? PortEvent::kReconnected : PortEvent::kNone;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Output
+
+struct MidiOutput::Impl {
+  explicit Impl(const MidiConfig& settings) : config(settings) {}
+
+  // Control thread: after this, no send() is inside RtMidi until `enabled` is set again.
+  void stop_sending() {
+    enabled.store(false);
+    while (in_send.load()) std::this_thread::yield();
+  }
+
+  bool open(const MidiPortMatch& match) {
+    ControlCall call(errors);
+    out->openPort(static_cast<unsigned>(match.index), "out");
+    if (call.failed(*out)) {
+      last_error = "cannot connect MIDI output to '" + match.name + "': " + call.text();
+      if (out->isPortOpen()) out->closePort();
+      return false;
+    }
+    port_name = match.name;
+    connected = true;
+    last_error.clear();
+    enabled.store(true);
+    return true;
+  }
+
+  MidiConfig config;
+  RtMidiErrors errors;
+  std::unique_ptr<RtMidiOut> out;
+  std::unique_ptr<RtMidiOut> lister;  // named port only: lists ports while `out` sends
+  std::atomic<bool> enabled{false};
+  std::atomic<bool> in_send{false};
+  std::atomic<std::int64_t> sent{0};
+  std::atomic<std::int64_t> dropped{0};
+  bool connected = false;
+  std::string port_name;
+  std::string last_error;
+};
+
+MidiOutput::MidiOutput(const MidiConfig& config, MidiApi api) {
+  api = resolve_midi_api(api);
+  impl_ = std::make_unique<Impl>(config);
+  Impl& s = *impl_;
+  const std::string client = output_client_name(config, api);
+  s.out = make_client<RtMidiOut>(api, client, s.errors);
+  if (config.output.empty()) {
+    ControlCall call(s.errors);
+    s.out->openVirtualPort("out");
+    if (!s.errors.messages.empty())
+      throw MidiError("cannot create the " + to_string(api) + " MIDI output port '" + client + ":out': " + call.text());
+    s.port_name = client + ":out";
+    s.connected = true;
+    s.enabled.store(true);
+    return;
+  }
+  s.lister = make_client<RtMidiOut>(api, config.client_name + "-list", s.errors);
+  MidiPortMatch match;
+  {
+    ControlCall call(s.errors);
+    match = find_midi_port(port_names(*s.lister), config.output, "output");
+  }
+  if (match.index < 0) throw MidiError(match.problem);
+  if (!s.open(match)) throw MidiError(s.last_error);
+}
+
+MidiOutput::~MidiOutput() {
+  if (impl_) impl_->stop_sending();
+}
+
+void MidiOutput::send(const std::uint8_t* bytes, std::size_t size) noexcept {
+  Impl& s = *impl_;
+  s.in_send.store(true);
+  if (!s.enabled.load()) {
+    s.in_send.store(false);
+    s.dropped.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  try {
+    s.out->sendMessage(bytes, size);
+    s.sent.fetch_add(1, std::memory_order_relaxed);
+  } catch (...) {
+    s.errors.elsewhere.fetch_add(1, std::memory_order_relaxed);
+  }
+  s.in_send.store(false);
+}
+
+bool MidiOutput::connected() const { return impl_->connected; }
+std::string MidiOutput::port_name() const { return impl_->port_name; }
+std::string MidiOutput::last_error() const { return impl_->last_error; }
+std::int64_t MidiOutput::sent() const { return impl_->sent.load(std::memory_order_relaxed); }
+std::int64_t MidiOutput::dropped() const { return impl_->dropped.load(std::memory_order_relaxed); }
+std::int64_t MidiOutput::errors() const { return impl_->errors.elsewhere.load(std::memory_order_relaxed); }
+
+PortEvent MidiOutput::poll() {
+  Impl& s = *impl_;
+  if (s.config.output.empty()) return PortEvent::kNone;
+  std::vector<std::string> names;
+  {
+    ControlCall call(s.errors);
+    names = port_names(*s.lister);
+  }
+  if (s.connected) {
+    if (std::find(names.begin(), names.end(), s.port_name) != names.end()) return PortEvent::kNone;
+    s.stop_sending();
+    ControlCall call(s.errors);
+    s.out->closePort();
+    s.connected = false;
+    return PortEvent::kLost;
+  }
+  const MidiPortMatch match = find_midi_port(names, s.config.output, "output");
+  if (match.index < 0) {
+    s.last_error = match.problem;
+    return PortEvent::kNone;
+  }
+  return s.open(match) ? PortEvent::kReconnected : PortEvent::kNone;
+}
+
+}  // namespace scorejam

@@ -1,0 +1,161 @@
+#include "tests/realtime/jack_server.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "realtime/midi_ports.h"
+
+extern char** environ;
+
+namespace scorejam::testing {
+namespace {
+
+std::string find_on_path(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::stringstream folders(path != nullptr ? path : "/usr/bin:/bin");
+  std::string folder;
+  while (std::getline(folders, folder, ':')) {
+    const auto candidate = std::filesystem::path(folder.empty() ? "." : folder) / program;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+  }
+  return "";
+}
+
+std::string unique_name(const char* prefix) {
+  static std::atomic<int> counter{0};
+  return std::string(prefix) + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+}
+
+}  // namespace
+
+JackServer::JackServer() : name_(unique_name("scorejam-test")) {
+  const std::string jackd = find_on_path("jackd");
+  if (jackd.empty()) {
+    ADD_FAILURE() << "jackd is not on PATH: the MIDI tests need a real JACK server (Debian: apt-get install jackd2)";
+    return;
+  }
+  std::string pattern = (std::filesystem::path(::testing::TempDir()) / "scorejam-jack-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    ADD_FAILURE() << "cannot make a temporary folder from " << pattern;
+    return;
+  }
+  folder_ = pattern;
+  log_path_ = folder_ + "/jackd.log";
+
+  // Clients of this process go to this server only, and never start one themselves.
+  ::setenv("JACK_DEFAULT_SERVER", name_.c_str(), 1);
+  ::setenv("JACK_NO_START_SERVER", "1", 1);
+
+  std::vector<std::string> args = {jackd, "-n", name_, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "128"};
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (log_fd < 0 || null_fd < 0) {
+    ADD_FAILURE() << "cannot open " << log_path_ << " or /dev/null: " << std::strerror(errno);
+    return;
+  }
+  // fork and exec rather than posix_spawn: the child asks for SIGTERM when this thread dies, so a
+  // test process that crashes or is killed by a timeout leaves no jackd behind. Only
+  // async-signal-safe calls between fork and exec.
+  const pid_t parent = ::getpid();
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    ::dup2(null_fd, STDIN_FILENO);
+    ::dup2(log_fd, STDOUT_FILENO);
+    ::dup2(log_fd, STDERR_FILENO);
+    if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || ::getppid() != parent) ::_exit(126);
+    ::execve(argv[0], argv.data(), environ);
+    ::_exit(127);
+  }
+  const int fork_errno = errno;
+  ::close(log_fd);
+  ::close(null_fd);
+  if (pid_ < 0) {
+    ADD_FAILURE() << "cannot start " << jackd << ": " << std::strerror(fork_errno);
+    return;
+  }
+
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      ADD_FAILURE() << "jackd -n " << name_ << " exited at start (status " << status << "); its log, "
+                    << log_path_ << ":\n" << log();
+      return;
+    }
+    if (jack_server_running()) {
+      ok_ = true;
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ADD_FAILURE() << "jackd -n " << name_ << " accepted no client within 10 s; its log, " << log_path_ << ":\n" << log();
+}
+
+JackServer::~JackServer() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    int status = 0;
+    while (::waitpid(pid_, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, &status, 0);
+        ADD_FAILURE() << "jackd -n " << name_ << " ignored SIGTERM for 5 s; log: " << log_path_;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  if (::testing::Test::HasFailure()) {
+    std::cerr << "jackd log: " << log_path_ << "\n";
+  } else if (!folder_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(folder_, ignored);
+  }
+}
+
+std::string JackServer::log() const {
+  std::ifstream in(log_path_);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+int JackServer::xruns() const {
+  std::stringstream text(log());
+  std::string line;
+  int count = 0;
+  while (std::getline(text, line))
+    if (line.find("XRun") != std::string::npos) ++count;
+  return count;
+}
+
+std::string point_jack_at_no_server() {
+  const std::string name = unique_name("scorejam-no-server");
+  ::setenv("JACK_DEFAULT_SERVER", name.c_str(), 1);
+  ::setenv("JACK_NO_START_SERVER", "1", 1);
+  return name;
+}
+
+}  // namespace scorejam::testing

@@ -1,0 +1,43 @@
+// A real JACK server for one test: `jackd -n <unique name> --no-realtime -d dummy -r 48000 -p 128`,
+// started on construction and stopped (SIGTERM, then reaped) on destruction, or when the test
+// process dies. It points this process's JACK clients at it (JACK_DEFAULT_SERVER) and forbids them
+// to start servers of their own (JACK_NO_START_SERVER), so two test processes never share or race
+// for a server. jackd's output goes to a log file in a fresh temporary folder; failures name it.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+namespace scorejam::testing {
+
+class JackServer {
+ public:
+  // Fails the current test (ADD_FAILURE) when jackd is not on PATH or does not come up in 10 s;
+  // check ok() before using it.
+  JackServer();
+  ~JackServer();
+  JackServer(const JackServer&) = delete;
+  JackServer& operator=(const JackServer&) = delete;
+
+  bool ok() const { return ok_; }
+  const std::string& name() const { return name_; }
+  const std::string& log_path() const { return log_path_; }
+  std::string log() const;  // jackd's output so far
+  // XRun reports in jackd's output so far. A non-real-time client that misses its cycle on a
+  // loaded machine loses that cycle's MIDI, and jackd says so.
+  int xruns() const;
+
+ private:
+  std::string name_;
+  std::string folder_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+  bool ok_ = false;
+};
+
+// Sets JACK_DEFAULT_SERVER to a name no server has (and JACK_NO_START_SERVER=1): for tests of
+// what happens without JACK.
+std::string point_jack_at_no_server();
+
+}  // namespace scorejam::testing
