@@ -207,7 +207,8 @@ SampleResult sample(const ScoreFn& score, const Sde& sde, at::IntArrayRef shape,
   return {x, run.nfe};
 }
 
-SampleResult sample(ScoreNet& net, at::IntArrayRef shape, const SamplerConfig& config, const Inpainting* inpainting) {
+SampleResult sample(ScoreNet& net, at::IntArrayRef shape, const SamplerConfig& config, const Inpainting* inpainting,
+                    const std::atomic<bool>* cancel) {
   const auto options = net->parameters().front().options();
   ScoreFn score = [&](const at::Tensor& x, const at::Tensor& t) { return net->forward(x, t); };
   if (net->config().conditional) {
@@ -220,6 +221,12 @@ SampleResult sample(ScoreNet& net, at::IntArrayRef shape, const SamplerConfig& c
       mask = torch::zeros({shape[0], 1, shape[2], shape[3]}, options);
     }
     score = [&net, known, mask](const at::Tensor& x, const at::Tensor& t) { return net->forward(x, t, known, mask); };
+  }
+  if (cancel) {
+    score = [inner = std::move(score), cancel](const at::Tensor& x, const at::Tensor& t) {
+      if (cancel->load(std::memory_order_relaxed)) throw SamplingCancelled{};
+      return inner(x, t);
+    };
   }
   return sample(score, net->sde(), shape, config, options, inpainting);
 }

@@ -11,6 +11,8 @@
 
 #include <c10/core/TensorOptions.h>
 
+#include <atomic>
+#include <exception>
 #include <functional>
 
 #include "core/sampler_config.h"
@@ -35,10 +37,16 @@ using ScoreFn = std::function<at::Tensor(const at::Tensor& x, const at::Tensor& 
 // around the known region.
 SampleResult sample(const ScoreFn& score, const Sde& sde, at::IntArrayRef shape, const SamplerConfig& config,
                     const at::TensorOptions& options, const Inpainting* inpainting = nullptr);
+// Thrown out of a sampler run whose `cancel` flag was raised: a live window that is no longer
+// wanted stops at its next network evaluation instead of finishing.
+struct SamplingCancelled : std::exception {
+  const char* what() const noexcept override { return "sampling cancelled"; }
+};
+
 // The same with a score network, on its device; a conditional network is given the known roll and
-// its mask (zeros when there is none).
+// its mask (zeros when there is none). `cancel`, when given, is read before every evaluation.
 SampleResult sample(ScoreNet& net, at::IntArrayRef shape, const SamplerConfig& config,
-                    const Inpainting* inpainting = nullptr);
+                    const Inpainting* inpainting = nullptr, const std::atomic<bool>* cancel = nullptr);
 
 // The time grid of the deterministic solver: `steps` + 1 times from 1 down to eps, spaced so that
 // sigma = std / mean follows Karras et al.'s rho = 7 schedule.

@@ -22,7 +22,7 @@ struct LiveSettings {
   LiveMode mode = LiveMode::kContinue;
   SamplerConfig sampler;           // kind, steps, snr, corrector_steps, temperature, seed
   DecodeThresholds thresholds;     // onset and frame thresholds of the decoder
-  int pause_ms = 400;              // continue: a silence this long ends the player's phrase
+  int pause_ms = 500;              // continue: a silence this long ends the player's phrase
   double answer_seconds = 8;       // continue: the longest answer
   bool operator==(const LiveSettings&) const = default;
 };

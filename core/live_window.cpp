@@ -1,0 +1,43 @@
+#include "core/live_window.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
+
+#include "core/roll_tensor.h"
+#include "core/sampler.h"
+
+namespace scorejam {
+
+WindowResult generate_window(ScoreNet& net, const ModelSpec& spec, const WindowRequest& request,
+                             const std::atomic<bool>* cancel) {
+  const auto started = std::chrono::steady_clock::now();
+  const int window = spec.window_frames;
+  if (request.known_frames < 0 || request.known_frames >= window)
+    throw std::invalid_argument("live window: known_frames must be in [0, " + std::to_string(window) + ")");
+  const int channels = spec.net.channels;
+  const double fs = spec.roll.fs_hz;
+  const auto options = net->parameters().front().options();
+
+  torch::InferenceMode inference;
+  auto x = torch::full({1, channels, kKeys, window}, -1.0, options);
+  auto mask = torch::zeros({1, 1, kKeys, window}, options);
+  if (request.known_frames > 0) {
+    const auto known_roll = render_roll(request.known, fs, 0, request.known_frames);
+    x.slice(3, 0, request.known_frames).copy_(roll_to_tensor(known_roll, channels).unsqueeze(0));
+    mask.slice(3, 0, request.known_frames).fill_(1.0);
+  }
+  const Inpainting inpainting{x, mask};
+  const auto sampled = sample(net, x.sizes(), request.sampler, &inpainting, cancel);
+
+  WindowResult result;
+  result.nfe = sampled.nfe;
+  for (const auto& g : decode_roll(tensor_to_roll(sampled.x[0], fs), request.thresholds))
+    if (g.onset_frame >= request.known_frames) result.generated.push_back(g);
+  result.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return result;
+}
+
+}  // namespace scorejam

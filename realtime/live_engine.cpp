@@ -1,0 +1,506 @@
+#include "realtime/live_engine.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+#include "core/checkpoint.h"
+#include "core/live_window.h"
+#include "core/sampler.h"
+#include "realtime/performance.h"
+
+namespace scorejam {
+
+namespace fs = std::filesystem;
+
+struct LiveEngine::Model {
+  ModelSpec spec;
+  ScoreNet net{nullptr};
+  std::string name;
+  std::string device;
+};
+
+// Running figures for the status reply; bounded so a long gig does not grow them.
+struct LiveEngine::Figures {
+  static constexpr std::size_t kKeep = 2000;
+  std::vector<double> first_note_ms;
+  std::vector<double> window_ms;
+  std::int64_t answers = 0, windows = 0, windows_late = 0, notes_dropped_late = 0;
+  double deadline_ms = 0;
+  int steps_in_use = 0;
+  double seconds_per_nfe = 0;  // running estimate of one network evaluation, for the deadline check
+
+  static void keep(std::vector<double>& v, double x) {
+    if (v.size() == kKeep) v.erase(v.begin());
+    v.push_back(x);
+  }
+};
+
+// What one start()..stop() knows: the performance and where the generated timeline stands.
+struct LiveEngine::Session {
+  explicit Session(std::int64_t origin_ns, const RollFormat& roll)
+      : performance(origin_ns, roll.fs_hz, roll.sustain_pedal) {}
+  Performance performance;
+  // continue mode
+  std::uint64_t version = 0;           // bumped at every note the player strikes
+  bool phrase_open = false;            // the player has played since the last answer
+  std::int64_t pause_detected_ns = 0;  // when the pause that started this answer was detected
+  bool answer_started = false;         // the answer's first window is committed
+  bool first_note_measured = false;
+  std::int64_t answer_end = 0;         // absolute frame where the answer stops
+  // the generated timeline: frames [.., committed_end) are decided; a note of frame f plays at
+  // time_of(f) + offset_ns (the answer is moved to start right after the pause)
+  std::int64_t committed_end = 0;
+  std::int64_t offset_ns = 0;
+  std::int64_t last_note_off_ns = 0;   // when the last committed note ends
+  // continue mode: the answer sampled while the player was still (speculatively) done
+  struct Speculation {
+    bool ready = false;
+    std::uint64_t version = 0;
+    std::int64_t window_first = 0;
+    int known_frames = 0;
+    WindowResult result;
+  } speculation;
+};
+
+namespace {
+
+std::shared_ptr<LiveEngine::Model> load_model(const fs::path& path, const std::string& device_name) {
+  auto loaded = scorejam::load_checkpoint(path);
+  auto model = std::make_shared<LiveEngine::Model>();
+  model->spec = loaded.spec;
+  model->net = loaded.ema;
+  model->name = path.filename().string();
+  torch::Device device(torch::kCPU);
+  if (device_name == "cuda" || (device_name == "auto" && torch::cuda::is_available())) {
+    if (!torch::cuda::is_available()) throw std::runtime_error("live.device = \"cuda\" but this LibTorch has no CUDA device");
+    device = torch::Device(torch::kCUDA);
+  }
+  model->net->to(device);
+  model->net->eval();
+  model->device = device.is_cuda() ? "cuda" : "cpu";
+  return model;
+}
+
+int nfe_of(const SamplerConfig& s) {
+  switch (s.kind) {
+    case SamplerKind::kEulerMaruyama: return s.steps;
+    case SamplerKind::kPredictorCorrector: return s.steps * (1 + s.corrector_steps);
+    case SamplerKind::kHeun: return 2 * s.steps - 1;
+    case SamplerKind::kOde: return 150;  // adaptive; a typical count at tol 1e-3
+  }
+  return s.steps;
+}
+
+// The sampler settings that fit `budget_s` at `seconds_per_nfe`: fewer steps (never below
+// min_steps), and the fixed-step Heun solver instead of the adaptive ODE, whose cost is unknown.
+SamplerConfig fit_budget(SamplerConfig sampler, double budget_s, double seconds_per_nfe, int min_steps) {
+  if (seconds_per_nfe <= 0) return sampler;
+  const double cost_s = seconds_per_nfe * nfe_of(sampler);
+  if (cost_s <= budget_s) return sampler;
+  if (sampler.kind == SamplerKind::kOde) sampler.kind = SamplerKind::kHeun;
+  const double scale = std::max(0.0, budget_s) / (seconds_per_nfe * nfe_of(sampler));
+  sampler.steps = std::clamp(static_cast<int>(sampler.steps * scale), std::min(min_steps, sampler.steps), sampler.steps);
+  return sampler;
+}
+
+double percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const auto i = static_cast<std::size_t>(std::ceil(q * static_cast<double>(v.size()))) - (q > 0 ? 1 : 0);
+  return v[std::min(i, v.size() - 1)];
+}
+
+double rss_mib() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return static_cast<double>(resident) * 4096.0 / (1024.0 * 1024.0);
+}
+
+constexpr std::int64_t kMs = 1'000'000;
+
+}  // namespace
+
+LiveEngine::LiveEngine(const LiveConfig& config, const std::string& checkpoint_path, Scheduler& scheduler,
+                       moodycamel::ConcurrentQueue<TimedMidi>& input, LiveListener listener)
+    : config_(config), scheduler_(scheduler), input_(input), listener_(std::move(listener)),
+      model_(load_model(checkpoint_path, config.device)), settings_(config.settings),
+      figures_(std::make_unique<Figures>()) {
+  const int window = model_->spec.window_frames;
+  if (config_.context_frames < 1 || config_.context_frames >= window)
+    throw std::invalid_argument("live.context_frames must be in [1, " + std::to_string(window - 1) + "]");
+  if (config_.hop_frames < 1 || config_.hop_frames > window - config_.context_frames)
+    throw std::invalid_argument("live.hop_frames must be in [1, window - context_frames = " +
+                                std::to_string(window - config_.context_frames) + "]");
+  session_ = std::make_unique<Session>(now_ns(), model_->spec.roll);
+  figures_->steps_in_use = settings_.sampler.steps;
+  conductor_ = std::thread([this] { conductor_loop(); });
+  generator_ = std::thread([this] { generator_loop(); });
+}
+
+LiveEngine::~LiveEngine() {
+  {
+    std::lock_guard lock(mutex_);
+    quit_ = true;
+    raise_cancel_locked();
+  }
+  wake_.notify_all();
+  if (generator_.joinable()) generator_.join();
+  if (conductor_.joinable()) conductor_.join();
+}
+
+double LiveEngine::warm_up() {
+  std::shared_ptr<Model> model;
+  SamplerConfig sampler;
+  {
+    std::lock_guard lock(mutex_);
+    model = model_;
+    sampler = settings_.sampler;
+  }
+  WindowRequest request;
+  request.known_frames = config_.context_frames;
+  request.sampler = sampler;
+  request.sampler.steps = std::min(sampler.steps, 10);  // enough to measure one evaluation's cost
+  for (int i = 0; i < 2; ++i) {  // the first run pays for allocation and oneDNN's kernel choice
+    const auto r = generate_window(model->net, model->spec, request);
+    std::lock_guard lock(mutex_);
+    figures_->seconds_per_nfe = r.wall_s / std::max(1, r.nfe);
+  }
+  std::lock_guard lock(mutex_);
+  return figures_->seconds_per_nfe;
+}
+
+void LiveEngine::raise_cancel_locked() {
+  ++epoch_;
+  cancel_ = true;
+}
+
+void LiveEngine::silence_locked(std::int64_t now) {
+  raise_cancel_locked();
+  scheduler_.silence();
+  auto& s = *session_;
+  s.performance.cut_generated(s.performance.frame_at(now - s.offset_ns));
+  s.speculation.ready = false;
+  s.answer_started = false;
+  s.committed_end = 0;
+  s.offset_ns = 0;
+  s.last_note_off_ns = 0;
+}
+
+void LiveEngine::start() {
+  std::lock_guard lock(mutex_);
+  if (state_ != State::kStopped) return;
+  state_ = settings_.mode == LiveMode::kContinue ? State::kListening : State::kPlaying;
+  session_->committed_end = 0;
+  wake_.notify_all();
+}
+
+void LiveEngine::stop() {
+  std::lock_guard lock(mutex_);
+  silence_locked(now_ns());
+  state_ = State::kStopped;
+}
+
+void LiveEngine::panic() {
+  std::lock_guard lock(mutex_);
+  silence_locked(now_ns());
+  if (state_ == State::kAnswering) state_ = State::kListening;
+  session_->phrase_open = false;
+  wake_.notify_all();
+}
+
+LiveSettings LiveEngine::settings() const {
+  std::lock_guard lock(mutex_);
+  return settings_;
+}
+
+void LiveEngine::apply(const LiveSettings& settings) {
+  std::lock_guard lock(mutex_);
+  const bool mode_changed = settings.mode != settings_.mode;
+  settings_ = settings;
+  figures_->steps_in_use = settings.sampler.steps;
+  if (mode_changed) {
+    silence_locked(now_ns());
+    if (state_ != State::kStopped) state_ = settings.mode == LiveMode::kContinue ? State::kListening : State::kPlaying;
+    session_->phrase_open = false;
+  }
+  wake_.notify_all();
+}
+
+void LiveEngine::load_checkpoint(const std::string& file_name) {
+  if (file_name.empty() || file_name.find('/') != std::string::npos || file_name.find("..") != std::string::npos)
+    throw std::runtime_error("load: '" + file_name + "' is not a file name in the model folder");
+  const auto path = fs::path(config_.model_dir) / file_name;
+  auto model = load_model(path, config_.device);  // off the generator thread: it keeps playing meanwhile
+  std::lock_guard lock(mutex_);
+  if (model->spec.window_frames <= config_.context_frames + 0 ||
+      model->spec.window_frames - config_.context_frames < config_.hop_frames)
+    throw std::runtime_error("load: " + file_name + " has a window of " + std::to_string(model->spec.window_frames) +
+                             " frames, too short for live.context_frames + live.hop_frames");
+  if (model->spec.roll != model_->spec.roll)
+    throw std::runtime_error("load: " + file_name + " uses another roll format (frame rate or pedal rule)");
+  model_ = std::move(model);
+}
+
+bool LiveEngine::answering() const {
+  std::lock_guard lock(mutex_);
+  return state_ == State::kAnswering;
+}
+
+std::string LiveEngine::state_name() const {
+  switch (state_) {
+    case State::kStopped: return "stopped";
+    case State::kListening: return "listening";
+    case State::kAnswering: return "answering";
+    case State::kPlaying: return "playing";
+  }
+  return "?";
+}
+
+LiveStatus LiveEngine::status() const {
+  LiveStatus st;
+  {
+    std::lock_guard lock(mutex_);
+    st.playing = state_ != State::kStopped;
+    st.state = state_name();
+    st.settings = settings_;
+    st.checkpoint = model_->name;
+    st.device = model_->device;
+    const auto& f = *figures_;
+    st.answers = f.answers;
+    st.first_note_ms_p50 = percentile(f.first_note_ms, 0.5);
+    st.first_note_ms_p95 = percentile(f.first_note_ms, 0.95);
+    st.windows = f.windows;
+    st.windows_late = f.windows_late;
+    st.window_ms_p50 = percentile(f.window_ms, 0.5);
+    st.window_ms_max = percentile(f.window_ms, 1.0);
+    st.deadline_ms = f.deadline_ms;
+    st.steps_in_use = f.steps_in_use;
+  }
+  const auto sched = scheduler_.stats();
+  st.events_sent = sched.sent;
+  st.lateness_us_p50 = sched.lateness_us_p50;
+  st.lateness_us_p99 = sched.lateness_us_p99;
+  st.lateness_us_max = sched.lateness_us_max;
+  st.rss_mib = rss_mib();
+  return st;
+}
+
+// ---- conductor thread ------------------------------------------------------------------------
+
+void LiveEngine::on_player_message(const TimedMidi& m, std::int64_t now) {
+  auto& s = *session_;
+  s.performance.player_event(m);
+  if (state_ == State::kStopped || settings_.mode != LiveMode::kContinue) return;
+  if (is_note_on(m)) {
+    ++s.version;
+    s.phrase_open = true;
+    s.speculation.ready = false;
+    if (state_ == State::kAnswering) {
+      silence_locked(now);  // barge-in: the player has the floor again
+      state_ = State::kListening;
+      if (listener_.event) listener_.event("barge-in: answer stopped, listening");
+    } else {
+      raise_cancel_locked();  // a speculative answer to a phrase that goes on
+    }
+  }
+  if (is_note_off(m) && s.performance.keys_down() == 0) wake_.notify_all();  // time to speculate
+}
+
+void LiveEngine::conductor_loop() {
+  pthread_setname_np(pthread_self(), "scorejam-cond");
+  TimedMidi messages[64];
+  while (true) {
+    const auto now = now_ns();
+    const auto n = input_.try_dequeue_bulk(messages, 64);
+    {
+      std::lock_guard lock(mutex_);
+      if (quit_) return;
+      for (std::size_t i = 0; i < n; ++i) on_player_message(messages[i], now);
+      auto& s = *session_;
+      if (state_ == State::kListening && settings_.mode == LiveMode::kContinue && s.phrase_open &&
+          s.performance.keys_down() == 0 && s.performance.last_player_note_ns() > 0 &&
+          now - s.performance.last_player_note_ns() >= static_cast<std::int64_t>(settings_.pause_ms) * kMs) {
+        state_ = State::kAnswering;
+        s.phrase_open = false;
+        s.pause_detected_ns = now;
+        s.answer_started = false;
+        s.first_note_measured = false;
+        ++figures_->answers;
+        wake_.notify_all();
+      }
+      if (state_ == State::kAnswering && s.answer_started && s.committed_end >= s.answer_end &&
+          now >= s.last_note_off_ns)
+        state_ = State::kListening;  // the answer has been played out
+      if (s.performance.size() > 4096) s.performance.forget_before(s.performance.frame_at(now) - 4096);
+    }
+    if (listener_.player)
+      for (std::size_t i = 0; i < n; ++i) listener_.player(messages[i]);
+    TimedMidi sent;
+    while (scheduler_.pop_sent(sent))
+      if (listener_.played) listener_.played(sent);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+// ---- generator thread ------------------------------------------------------------------------
+
+void LiveEngine::generator_loop() {
+  pthread_setname_np(pthread_self(), "scorejam-gen");
+  torch::InferenceMode inference;
+  enum class Job { kNone, kSpeculate, kFirstAnswer, kNext };
+  while (true) {
+    Job job = Job::kNone;
+    std::shared_ptr<Model> model;
+    WindowRequest request;
+    std::int64_t window_first = 0, deadline_ns = 0;
+    std::uint64_t epoch = 0, version = 0;
+    {
+      std::unique_lock lock(mutex_);
+      if (quit_) return;
+      auto& s = *session_;
+      const auto now = now_ns();
+      const double fs = s.performance.fs_hz();
+      const auto pause_ns = static_cast<std::int64_t>(settings_.pause_ms) * kMs;
+      const auto lead_ns = static_cast<std::int64_t>(config_.lead_ms) * kMs;
+      const double per_nfe = figures_->seconds_per_nfe;
+      const double hop_s = config_.hop_frames / fs;
+      // Throughput first: a window must take well under the music it adds, or the engine falls behind.
+      const auto planned = fit_budget(settings_.sampler, 0.6 * hop_s, per_nfe, config_.min_steps);
+      const auto planned_ns = static_cast<std::int64_t>(per_nfe * nfe_of(planned) * 1e9);
+      std::int64_t context_end = 0;
+      if (state_ == State::kAnswering && !s.answer_started) {
+        job = Job::kFirstAnswer;
+        if (!(s.speculation.ready && s.speculation.version == s.version)) {
+          // Nothing sampled in advance (the speculation was cancelled or is not done): sample now.
+          context_end = s.performance.frame_at(s.performance.last_player_note_ns() + pause_ns) + 1;
+          deadline_ns = now + 100 * kMs;
+        }
+      } else if (state_ == State::kAnswering && s.committed_end < s.answer_end) {
+        job = Job::kNext;
+        context_end = s.committed_end;
+        deadline_ns = s.performance.time_of(context_end) + s.offset_ns - lead_ns;
+      } else if (state_ == State::kListening && settings_.mode == LiveMode::kContinue && s.phrase_open &&
+                 s.performance.keys_down() == 0 && !(s.speculation.ready && s.speculation.version == s.version)) {
+        job = Job::kSpeculate;
+        context_end = s.performance.frame_at(s.performance.last_player_note_ns() + pause_ns) + 1;
+        deadline_ns = s.performance.last_player_note_ns() + pause_ns;
+      } else if (state_ == State::kPlaying) {
+        // duet and solo: start each window just early enough, so it sees the player's latest notes
+        if (s.committed_end == 0 || s.performance.time_of(s.committed_end) < now + lead_ns)
+          s.committed_end = s.performance.frame_at(now + lead_ns + 2 * planned_ns + 50 * kMs) + 1;
+        if (s.performance.time_of(s.committed_end) - now <= 3 * planned_ns / 2 + lead_ns + 50 * kMs) {
+          job = Job::kNext;
+          context_end = s.committed_end;
+          deadline_ns = s.performance.time_of(context_end) - lead_ns;
+        }
+      }
+      if (job == Job::kNone) {
+        wake_.wait_for(lock, std::chrono::milliseconds(10));
+        continue;
+      }
+      epoch = epoch_;
+      version = s.version;
+      cancel_ = false;
+      model = model_;
+      if (!(job == Job::kFirstAnswer && context_end == 0)) {
+        // Build the window: the known past ends at context_end.
+        const int known = config_.context_frames;
+        window_first = context_end - known;
+        Performance::Sources sources;
+        sources.player = settings_.mode != LiveMode::kSolo;
+        request.known = s.performance.window(window_first, known, sources);
+        request.known_frames = known;
+        request.thresholds = settings_.thresholds;
+        // Lower the cost further when this window would not be ready in time.
+        const double budget_s = static_cast<double>(deadline_ns - now) * 1e-9;
+        request.sampler = fit_budget(planned, 0.8 * budget_s, per_nfe, config_.min_steps);
+        request.sampler.seed = settings_.sampler.seed + static_cast<std::uint64_t>(figures_->windows) * 7919;
+        figures_->steps_in_use = request.sampler.steps;
+        figures_->deadline_ms = budget_s * 1e3;
+      }
+    }
+
+    WindowResult result;
+    const bool have_window = request.known_frames > 0;
+    if (have_window) {
+      try {
+        result = generate_window(model->net, model->spec, request, &cancel_);
+      } catch (const SamplingCancelled&) {
+        continue;
+      }
+    }
+
+    std::lock_guard lock(mutex_);
+    if (epoch != epoch_ || quit_) continue;  // the world moved on while we sampled
+    auto& s = *session_;
+    const auto now = now_ns();
+    if (have_window) {
+      ++figures_->windows;
+      Figures::keep(figures_->window_ms, result.wall_s * 1e3);
+      figures_->seconds_per_nfe = 0.7 * figures_->seconds_per_nfe + 0.3 * result.wall_s / std::max(1, result.nfe);
+      if (job != Job::kSpeculate && now > deadline_ns) ++figures_->windows_late;
+    }
+    if (job == Job::kSpeculate) {
+      if (version == s.version) s.speculation = {true, version, window_first, request.known_frames, std::move(result)};
+      continue;
+    }
+    int known = request.known_frames;
+    if (job == Job::kFirstAnswer && !have_window) {
+      window_first = s.speculation.window_first;
+      known = s.speculation.known_frames;
+      result = std::move(s.speculation.result);
+      s.speculation.ready = false;
+    }
+
+    // Commit one hop of the window. The answer's first hop starts at its first note, moved to sound
+    // lead_ms from now: the answer follows the pause at once instead of after the model's rest.
+    const double fs = s.performance.fs_hz();
+    const auto lead_ns = static_cast<std::int64_t>(config_.lead_ms) * kMs;
+    int from = known;  // window-relative first frame of the hop
+    std::int64_t shift = 0;
+    if (job == Job::kFirstAnswer) {
+      if (!result.generated.empty())
+        from = std::min_element(result.generated.begin(), result.generated.end(),
+                                [](const GridNote& a, const GridNote& b) { return a.onset_frame < b.onset_frame; })
+                   ->onset_frame;
+      const auto earliest_ns = now + lead_ns;
+      const auto earliest_frame = s.performance.frame_at(earliest_ns);
+      shift = window_first + from - earliest_frame;
+      s.offset_ns = earliest_ns - s.performance.time_of(earliest_frame);
+      s.answer_started = true;
+      s.answer_end = window_first + from - shift + static_cast<std::int64_t>(std::lround(settings_.answer_seconds * fs));
+    }
+    const int to = from + config_.hop_frames;
+    const int channel = config_.output_channel - 1;
+    for (const auto& g : result.generated) {
+      if (g.onset_frame < from || g.onset_frame >= to) continue;
+      const std::int64_t onset = window_first + g.onset_frame - shift;
+      const std::int64_t end = window_first + g.end_frame - shift;
+      if (state_ == State::kAnswering && onset >= s.answer_end) continue;
+      if (s.performance.generated_sounding(g.pitch, onset)) continue;  // its note-off would cut the new one
+      const auto on_ns = s.performance.time_of(onset) + s.offset_ns;
+      const auto off_ns = s.performance.time_of(end) + s.offset_ns;
+      if (on_ns < now) {
+        ++figures_->notes_dropped_late;
+        continue;
+      }
+      scheduler_.schedule(note_on(on_ns, channel, g.pitch, g.velocity));
+      scheduler_.schedule(note_off(off_ns, channel, g.pitch));
+      s.performance.add_generated({static_cast<int>(onset), static_cast<int>(end), g.pitch, g.velocity});
+      s.last_note_off_ns = std::max(s.last_note_off_ns, off_ns);
+      if (state_ == State::kAnswering && !s.first_note_measured) {
+        s.first_note_measured = true;
+        Figures::keep(figures_->first_note_ms, static_cast<double>(on_ns - s.pause_detected_ns) / 1e6);
+      }
+    }
+    s.committed_end = window_first + to - shift;
+  }
+}
+
+}  // namespace scorejam

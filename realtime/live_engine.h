@@ -1,0 +1,107 @@
+// The live engine: what `scorejam run` plays. It owns two non-real-time threads and meets the
+// real-time side only through lock-free queues.
+// - The conductor thread ("scorejam-cond") drains the MIDI input queue every millisecond, keeps the
+//   performance (the player's notes with the pedal applied), detects the end of a phrase (a pause of
+//   pause_ms with no key down), stops an answer at once when the player starts again (barge-in), and
+//   drains what the scheduler sent for the listeners (session recording, OSC subscribers).
+// - The generator thread ("scorejam-gen") owns the model, loaded once and kept warm. Each window it
+//   takes the known past from the performance (the player's notes and what scorejam committed to
+//   play), samples the horizon with the inpainting sampler, commits the first hop of it and hands the
+//   notes to the scheduler. In `continue` mode it starts working while the player is still playing:
+//   when the last key comes up it samples the answer that follows if the player stays silent, so the
+//   answer is ready when the pause is detected. When a window would miss its deadline it lowers the
+//   sampler's steps rather than play late.
+// The header is torch-free; the model lives behind a pointer in the .cpp.
+#pragma once
+
+#include <concurrentqueue/concurrentqueue.h>
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "realtime/live.h"
+#include "realtime/scheduler.h"
+#include "realtime/timed_midi.h"
+
+namespace scorejam {
+
+struct LiveConfig {
+  LiveSettings settings;       // at start-up; OSC changes them while playing
+  int context_frames = 64;     // known past per window (the rest of the model's window is generated)
+  int hop_frames = 32;         // frames committed per window; shorter than the horizon so windows overlap
+  int lead_ms = 20;            // how far ahead of now a freshly decided note is scheduled at the earliest
+  int min_steps = 4;           // floor when the steps are lowered to stay on time
+  int output_channel = 1;      // 1..16
+  std::string device = "auto"; // auto (CUDA when this LibTorch has it), cpu, cuda
+  std::string model_dir = "models";  // /scorejam/load takes file names from this folder only
+  bool operator==(const LiveConfig&) const = default;
+};
+
+// Where the engine reports what happens, on its conductor thread (never a real-time thread).
+struct LiveListener {
+  std::function<void(const TimedMidi&)> player;  // each message the player played
+  std::function<void(const TimedMidi&)> played;  // each message scorejam sent, stamped with the sent time
+  std::function<void(const std::string&)> event; // one line a person on stage would want to know
+};
+
+class LiveEngine final : public LiveControl {
+ public:
+  // Loads the checkpoint (throws CheckpointError naming the file and the problem).
+  LiveEngine(const LiveConfig& config, const std::string& checkpoint_path, Scheduler& scheduler,
+             moodycamel::ConcurrentQueue<TimedMidi>& input, LiveListener listener = {});
+  ~LiveEngine() override;
+  LiveEngine(const LiveEngine&) = delete;
+  LiveEngine& operator=(const LiveEngine&) = delete;
+
+  void start() override;
+  void stop() override;
+  void panic() override;
+  LiveSettings settings() const override;
+  void apply(const LiveSettings& settings) override;
+  void load_checkpoint(const std::string& file_name) override;
+  LiveStatus status() const override;
+
+  // Runs a cheap window on the model now, so that the first real one does not pay for warm-up, and
+  // measures one network evaluation for the deadline checks. Returns its seconds.
+  double warm_up();
+  // True while an answer (continue mode) is still to be generated or played.
+  bool answering() const;
+
+  struct Model;
+  struct Figures;
+
+ private:
+  enum class State { kStopped, kListening, kAnswering, kPlaying };
+  void conductor_loop();
+  void generator_loop();
+  void on_player_message(const TimedMidi& message, std::int64_t now);
+  void silence_locked(std::int64_t now);   // with mutex_ held: cancel work, drop pending notes
+  void raise_cancel_locked();
+  std::string state_name() const;
+
+  LiveConfig config_;
+  Scheduler& scheduler_;
+  moodycamel::ConcurrentQueue<TimedMidi>& input_;
+  LiveListener listener_;
+
+  mutable std::mutex mutex_;  // guards everything below (never taken by a real-time thread)
+  std::condition_variable wake_;
+  std::shared_ptr<Model> model_;
+  LiveSettings settings_;
+  State state_ = State::kStopped;
+  struct Session;
+  std::unique_ptr<Session> session_;
+  std::unique_ptr<Figures> figures_;
+  std::uint64_t epoch_ = 0;          // bumped whenever work in flight becomes worthless
+  std::atomic<bool> cancel_{false};  // raised with epoch_; read by the sampler between evaluations
+  bool quit_ = false;
+
+  std::thread conductor_;
+  std::thread generator_;
+};
+
+}  // namespace scorejam

@@ -1,0 +1,224 @@
+// The live engine with the real bundled model, the real scheduler and the input queue a keyboard
+// feeds: phrases are pushed into the queue as a MIDI port's callback would, and what the scheduler
+// sends is read back through the engine's listener.
+#include "realtime/live_engine.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "realtime/performance.h"
+
+namespace scorejam {
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::string kModel = std::string(SCOREJAM_SOURCE_DIR) + "/models/scorejam-default.pt";
+
+class NullSink final : public MidiSink {
+ public:
+  void send(const std::uint8_t*, std::size_t) noexcept override {}
+};
+
+// Everything the scheduler sent, with the times it was sent.
+class Heard {
+ public:
+  void add(const TimedMidi& m) {
+    std::lock_guard lock(mutex_);
+    messages_.push_back(m);
+  }
+  std::vector<TimedMidi> all() const {
+    std::lock_guard lock(mutex_);
+    return messages_;
+  }
+  int note_ons() const {
+    int n = 0;
+    for (const auto& m : all()) n += is_note_on(m);
+    return n;
+  }
+  // Waits until `predicate` holds on what was heard, at most `timeout`.
+  template <class F>
+  bool wait_for(F predicate, std::chrono::milliseconds timeout) const {
+    const auto until = SteadyClock::now() + timeout;
+    while (SteadyClock::now() < until) {
+      if (predicate(*this)) return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return predicate(*this);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<TimedMidi> messages_;
+};
+
+// Notes still sounding after the messages, per channel and pitch.
+int unbalanced_notes(const std::vector<TimedMidi>& messages) {
+  std::map<int, int> sounding;
+  for (const auto& m : messages) {
+    const int key = channel_of(m) * 128 + m.bytes[1];
+    if (is_note_on(m)) ++sounding[key];
+    if (is_note_off(m) && sounding[key] > 0) --sounding[key];
+  }
+  int open = 0;
+  for (const auto& [key, count] : sounding) open += count;
+  return open;
+}
+
+struct Rig {
+  explicit Rig(LiveMode mode, int steps = 4) {
+    config.settings.mode = mode;
+    config.settings.sampler.kind = SamplerKind::kHeun;
+    config.settings.sampler.steps = steps;
+    config.settings.pause_ms = 300;
+    config.settings.answer_seconds = 4;
+    config.model_dir = std::string(SCOREJAM_SOURCE_DIR) + "/models";
+    SchedulerConfig sc;
+    sc.realtime_priority = false;  // tests share the machine with others
+    scheduler = std::make_unique<Scheduler>(sink, sc);
+    scheduler->start();
+    LiveListener listener;
+    listener.played = [this](const TimedMidi& m) { heard.add(m); };
+    engine = std::make_unique<LiveEngine>(config, kModel, *scheduler, input, listener);
+    engine->warm_up();
+  }
+  ~Rig() {
+    engine.reset();
+    scheduler->stop();
+  }
+  // A short phrase, played now: a rising C major arpeggio, 8 notes of 120 ms.
+  std::int64_t play_phrase(int base = 60) {
+    moodycamel::ProducerToken token(input);
+    std::int64_t t = now_ns();
+    for (int i = 0; i < 8; ++i) {
+      const int pitch = base + std::array{0, 4, 7, 12, 7, 4, 0, 7}[static_cast<std::size_t>(i)];
+      input.enqueue(token, note_on(now_ns(), 0, pitch, 80));
+      std::this_thread::sleep_for(100ms);
+      t = now_ns();
+      input.enqueue(token, note_off(t, 0, pitch));
+      std::this_thread::sleep_for(20ms);
+    }
+    return t;  // the last note-off
+  }
+
+  LiveConfig config;
+  NullSink sink;
+  std::unique_ptr<Scheduler> scheduler;
+  moodycamel::ConcurrentQueue<TimedMidi> input{1024};
+  Heard heard;
+  std::unique_ptr<LiveEngine> engine;
+};
+
+TEST(LiveEngine, AnswersAPhraseAfterThePauseAndEndsEveryNote) {
+  Rig rig(LiveMode::kContinue);
+  rig.engine->start();
+  const auto last_off = rig.play_phrase();
+  ASSERT_TRUE(rig.heard.wait_for([](const Heard& h) { return h.note_ons() > 0; }, 5000ms)) << "no answer came";
+  const auto first = rig.heard.all().front();
+  EXPECT_GE(first.time_ns - last_off, static_cast<std::int64_t>(rig.config.settings.pause_ms) * 1'000'000)
+      << "the answer started before the pause was over";
+  // The answer lasts answer_seconds and then ends with every note closed.
+  std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(rig.config.settings.answer_seconds * 1000) + 1500));
+  EXPECT_FALSE(rig.engine->answering());
+  const auto heard = rig.heard.all();
+  EXPECT_EQ(unbalanced_notes(heard), 0);
+  const double span_s = static_cast<double>(heard.back().time_ns - heard.front().time_ns) * 1e-9;
+  EXPECT_LE(span_s, rig.config.settings.answer_seconds + 4.0) << "the answer went on past answer_seconds";
+  const auto status = rig.engine->status();
+  EXPECT_EQ(status.answers, 1);
+  EXPECT_GT(status.first_note_ms_p50, 0);
+  EXPECT_GE(status.windows, 1);
+}
+
+TEST(LiveEngine, PlayerStartingAgainStopsTheAnswerAtOnce) {
+  Rig rig(LiveMode::kContinue);
+  rig.engine->start();
+  rig.play_phrase();
+  ASSERT_TRUE(rig.heard.wait_for([](const Heard& h) { return h.note_ons() >= 3; }, 5000ms)) << "no answer came";
+  const auto barge_in = now_ns();
+  rig.input.enqueue(note_on(barge_in, 0, 64, 90));
+  // The silence: every sounding note ends, then CC 64 = 0, 123, 120.
+  ASSERT_TRUE(rig.heard.wait_for(
+      [](const Heard& h) {
+        for (const auto& m : h.all())
+          if (m.size == 3 && (m.bytes[0] & 0xF0) == 0xB0 && m.bytes[1] == 120) return true;
+        return false;
+      },
+      1000ms))
+      << "no all-sound-off after the barge-in";
+  std::this_thread::sleep_for(600ms);
+  const auto heard = rig.heard.all();
+  EXPECT_EQ(unbalanced_notes(heard), 0);
+  for (const auto& m : heard)
+    if (is_note_on(m)) EXPECT_LT(m.time_ns, barge_in + 50'000'000) << "a note started after the player came back";
+  EXPECT_FALSE(rig.engine->answering());
+  rig.input.enqueue(note_off(now_ns(), 0, 64));
+}
+
+TEST(LiveEngine, StopEndsEveryNoteAndPlaysNothingMore) {
+  Rig rig(LiveMode::kSolo);
+  rig.engine->start();
+  ASSERT_TRUE(rig.heard.wait_for([](const Heard& h) { return h.note_ons() >= 5; }, 5000ms)) << "solo played nothing";
+  rig.engine->stop();
+  ASSERT_TRUE(rig.scheduler->wait_silent(1000ms));
+  std::this_thread::sleep_for(300ms);
+  const auto count = rig.heard.all().size();
+  EXPECT_EQ(unbalanced_notes(rig.heard.all()), 0);
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(rig.heard.all().size(), count) << "something was played after stop";
+  EXPECT_EQ(rig.engine->status().state, "stopped");
+}
+
+TEST(LiveEngine, DuetPlaysAlongWhileThePlayerPlays) {
+  Rig rig(LiveMode::kDuet);
+  rig.engine->start();
+  const auto started = now_ns();
+  rig.play_phrase();
+  rig.play_phrase(55);
+  // Generation went on while the player played: notes sounded before the player's last note.
+  const auto heard = rig.heard.all();
+  ASSERT_FALSE(heard.empty()) << "duet played nothing while the player played";
+  EXPECT_LT(heard.front().time_ns - started, 2'000'000'000);
+  EXPECT_FALSE(rig.engine->answering());
+}
+
+TEST(LiveEngine, ModeChangeSilencesWhatWasPlaying) {
+  Rig rig(LiveMode::kSolo);
+  rig.engine->start();
+  ASSERT_TRUE(rig.heard.wait_for([](const Heard& h) { return h.note_ons() >= 3; }, 5000ms));
+  auto settings = rig.engine->settings();
+  settings.mode = LiveMode::kContinue;
+  rig.engine->apply(settings);
+  ASSERT_TRUE(rig.scheduler->wait_silent(1000ms));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(unbalanced_notes(rig.heard.all()), 0);
+  EXPECT_EQ(rig.engine->status().state, "listening");
+}
+
+TEST(LiveEngine, LoadRefusesPathsOutsideTheModelFolderAndKeepsTheModel) {
+  Rig rig(LiveMode::kContinue);
+  for (const std::string name : {"../scorejam-default.pt", "/etc/passwd", "", "missing.pt"}) {
+    EXPECT_THROW(rig.engine->load_checkpoint(name), std::runtime_error) << name;
+    EXPECT_EQ(rig.engine->status().checkpoint, "scorejam-default.pt");
+  }
+  EXPECT_NO_THROW(rig.engine->load_checkpoint("scorejam-default.pt"));
+}
+
+TEST(LiveEngine, LowersTheStepsRatherThanPlayLate) {
+  // 400 Heun steps (about 800 network evaluations) cannot fit a 2 s hop on two cores: the engine
+  // must lower the steps and keep every window on time.
+  Rig rig(LiveMode::kSolo, 400);
+  rig.engine->start();
+  ASSERT_TRUE(rig.heard.wait_for([](const Heard& h) { return h.note_ons() >= 1; }, 8000ms)) << "solo played nothing";
+  std::this_thread::sleep_for(3000ms);
+  const auto status = rig.engine->status();
+  EXPECT_LT(status.steps_in_use, 400);
+  EXPECT_GE(status.steps_in_use, rig.config.min_steps);
+  EXPECT_EQ(status.windows_late, 0);
+}
+
+}  // namespace
+}  // namespace scorejam

@@ -1,0 +1,94 @@
+#include "realtime/performance.h"
+
+#include <gtest/gtest.h>
+
+namespace scorejam {
+namespace {
+
+constexpr std::int64_t kOrigin = 1'000'000'000'000;
+constexpr double kFs = 16;
+
+std::int64_t at_frame(double frame) { return kOrigin + static_cast<std::int64_t>(frame / kFs * 1e9); }
+
+TEST(Performance, PlayerNoteSpansTheFramesItWasHeld) {
+  Performance p(kOrigin, kFs, true);
+  p.player_event(note_on(at_frame(2.2), 0, 60, 90));
+  p.player_event(note_off(at_frame(5.5), 0, 60));
+  const auto w = p.window(0, 16, {});
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0], (GridNote{2, 6, 60, 90}));
+  EXPECT_EQ(p.keys_down(), 0);
+}
+
+TEST(Performance, SustainPedalHoldsAReleasedNoteUntilThePedalLifts) {
+  Performance p(kOrigin, kFs, true);
+  p.player_event(control_change(at_frame(0), 0, 64, 127));
+  p.player_event(note_on(at_frame(1), 0, 60, 90));
+  p.player_event(note_off(at_frame(2), 0, 60));
+  EXPECT_EQ(p.keys_down(), 0) << "the pedal does not hold a key down";
+  p.player_event(control_change(at_frame(9), 0, 64, 0));
+  const auto w = p.window(0, 16, {});
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].end_frame, 10);
+}
+
+TEST(Performance, RestrikingUnderThePedalEndsTheHeldNote) {
+  Performance p(kOrigin, kFs, true);
+  p.player_event(control_change(at_frame(0), 0, 64, 127));
+  p.player_event(note_on(at_frame(1), 0, 60, 90));
+  p.player_event(note_off(at_frame(2), 0, 60));
+  p.player_event(note_on(at_frame(4), 0, 60, 70));
+  const auto w = p.window(0, 16, {});
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_EQ(w[0].end_frame, 5);   // ends in the frame it was struck again
+  EXPECT_EQ(w[1].onset_frame, 4);
+  EXPECT_EQ(w[1].end_frame, 16);  // still held: lasts to the window's end
+}
+
+TEST(Performance, WithoutThePedalRuleNotesEndAtTheirRelease) {
+  Performance p(kOrigin, kFs, false);
+  p.player_event(control_change(at_frame(0), 0, 64, 127));
+  p.player_event(note_on(at_frame(1), 0, 60, 90));
+  p.player_event(note_off(at_frame(2), 0, 60));
+  EXPECT_EQ(p.window(0, 16, {})[0].end_frame, 3);
+}
+
+TEST(Performance, WindowIsRelativeAndCutAtItsEdges) {
+  Performance p(kOrigin, kFs, true);
+  p.add_generated({10, 30, 64, 80});
+  const auto w = p.window(20, 5, {});
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0], (GridNote{-10, 5, 64, 80}));
+  Performance::Sources only_player;
+  only_player.generated = false;
+  EXPECT_TRUE(p.window(20, 5, only_player).empty());
+}
+
+TEST(Performance, CutGeneratedForgetsLaterNotesAndEndsSoundingOnes) {
+  Performance p(kOrigin, kFs, true);
+  p.add_generated({0, 20, 60, 80});
+  p.add_generated({12, 14, 62, 80});
+  p.cut_generated(10);
+  const auto w = p.window(0, 32, {});
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].end_frame, 10);
+  EXPECT_TRUE(p.generated_sounding(60, 9));
+  EXPECT_FALSE(p.generated_sounding(60, 10));
+}
+
+TEST(Performance, ForgettingOldNotesKeepsTheOneStillHeld) {
+  Performance p(kOrigin, kFs, true);
+  p.player_event(note_on(at_frame(1), 0, 40, 90));
+  p.player_event(note_off(at_frame(2), 0, 40));
+  p.player_event(note_on(at_frame(3), 0, 50, 90));  // held on
+  p.forget_before(100);
+  EXPECT_EQ(p.size(), 1u);
+  p.player_event(note_off(at_frame(200), 0, 50));
+  const auto w = p.window(0, 256, {});
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].pitch, 50);
+  EXPECT_EQ(w[0].end_frame, 201);
+}
+
+}  // namespace
+}  // namespace scorejam
