@@ -532,22 +532,15 @@ std::uint32_t us_per_quarter(const MidiWriteOptions& options) {
 
 }  // namespace
 
-std::vector<std::uint8_t> encode_midi(const std::vector<Note>& notes,
-                                      const std::vector<ControlChange>& controls,
-                                      const MidiWriteOptions& options) {
+std::vector<std::uint8_t> encode_midi_tracks(const std::vector<MidiTrackData>& tracks, const MidiWriteOptions& options) {
   std::uint32_t tempo = us_per_quarter(options);
   // Ticks per second from the tempo actually written, so that a reader gets the same times back.
   double ticks_per_s = options.ticks_per_quarter * 1e6 / tempo;
-  std::vector<WriteEvent> events = note_events(notes, ticks_per_s);
-  append_control_events(events, controls, ticks_per_s);
-  std::stable_sort(events.begin(), events.end(), [](const WriteEvent& a, const WriteEvent& b) {
-    return std::tie(a.tick, a.rank, a.tie) < std::tie(b.tick, b.rank, b.tie);
-  });
 
   std::vector<std::uint8_t> out;
   std::vector<std::uint8_t> header;
   append_be(header, 1, 2);
-  append_be(header, 2, 2);
+  append_be(header, static_cast<std::uint32_t>(tracks.size() + 1), 2);
   append_be(header, static_cast<std::uint32_t>(options.ticks_per_quarter), 2);
   append_chunk(out, "MThd", header);
 
@@ -556,22 +549,40 @@ std::vector<std::uint8_t> encode_midi(const std::vector<Note>& notes,
   tempo_track.insert(tempo_track.end(), {0x00, 0xff, 0x2f, 0x00});
   append_chunk(out, "MTrk", tempo_track);
 
-  std::vector<std::uint8_t> track;
-  std::uint64_t tick = 0;
-  for (const auto& e : events) {
-    append_vlq(track, static_cast<std::uint32_t>(e.tick - tick));
-    tick = e.tick;
-    track.insert(track.end(), e.message.begin(), e.message.end());
+  for (const auto& data : tracks) {
+    std::vector<WriteEvent> events = note_events(data.notes, ticks_per_s);
+    append_control_events(events, data.controls, ticks_per_s);
+    std::stable_sort(events.begin(), events.end(), [](const WriteEvent& a, const WriteEvent& b) {
+      return std::tie(a.tick, a.rank, a.tie) < std::tie(b.tick, b.rank, b.tie);
+    });
+    std::vector<std::uint8_t> track;
+    if (!data.name.empty()) {  // meta event 03: track name
+      track.insert(track.end(), {0x00, 0xff, 0x03});
+      append_vlq(track, static_cast<std::uint32_t>(data.name.size()));
+      track.insert(track.end(), data.name.begin(), data.name.end());
+    }
+    std::uint64_t tick = 0;
+    for (const auto& e : events) {
+      append_vlq(track, static_cast<std::uint32_t>(e.tick - tick));
+      tick = e.tick;
+      track.insert(track.end(), e.message.begin(), e.message.end());
+    }
+    track.insert(track.end(), {0x00, 0xff, 0x2f, 0x00});
+    append_chunk(out, "MTrk", track);
   }
-  track.insert(track.end(), {0x00, 0xff, 0x2f, 0x00});
-  append_chunk(out, "MTrk", track);
   return out;
 }
 
-void write_midi_file(const std::filesystem::path& path, const std::vector<Note>& notes,
-                     const std::vector<ControlChange>& controls, const MidiWriteOptions& options) {
-  std::vector<std::uint8_t> bytes = encode_midi(notes, controls, options);
-  // Written beside the target and renamed over it, so a reader never sees half a file.
+std::vector<std::uint8_t> encode_midi(const std::vector<Note>& notes,
+                                      const std::vector<ControlChange>& controls,
+                                      const MidiWriteOptions& options) {
+  return encode_midi_tracks({MidiTrackData{"", notes, controls}}, options);
+}
+
+namespace {
+
+// Written beside the target and renamed over it, so a reader never sees half a file.
+void write_file_atomically(const std::filesystem::path& path, const std::vector<std::uint8_t>& bytes) {
   std::filesystem::path temp = path;
   temp += ".tmp-" + std::to_string(std::random_device{}());
   {
@@ -592,6 +603,18 @@ void write_midi_file(const std::filesystem::path& path, const std::vector<Note>&
     std::filesystem::remove(temp, ignored);
     throw std::runtime_error("cannot write MIDI file " + path.string() + ": " + ec.message());
   }
+}
+
+}  // namespace
+
+void write_midi_file(const std::filesystem::path& path, const std::vector<Note>& notes,
+                     const std::vector<ControlChange>& controls, const MidiWriteOptions& options) {
+  write_file_atomically(path, encode_midi(notes, controls, options));
+}
+
+void write_midi_file(const std::filesystem::path& path, const std::vector<MidiTrackData>& tracks,
+                     const MidiWriteOptions& options) {
+  write_file_atomically(path, encode_midi_tracks(tracks, options));
 }
 
 }  // namespace scorejam

@@ -70,4 +70,15 @@ std::vector<std::uint8_t> encode_midi(const std::vector<Note>& notes,
 void write_midi_file(const std::filesystem::path& path, const std::vector<Note>& notes,
                      const std::vector<ControlChange>& controls, const MidiWriteOptions& options = {});
 
+// Several tracks after the tempo track, each with an optional name (meta event 03).
+struct MidiTrackData {
+  std::string name;
+  std::vector<Note> notes;
+  std::vector<ControlChange> controls;
+};
+std::vector<std::uint8_t> encode_midi_tracks(const std::vector<MidiTrackData>& tracks,
+                                             const MidiWriteOptions& options = {});
+void write_midi_file(const std::filesystem::path& path, const std::vector<MidiTrackData>& tracks,
+                     const MidiWriteOptions& options = {});
+
 }  // namespace scorejam

@@ -23,6 +23,7 @@
 #include "core/roll.h"
 #include "core/roll_tensor.h"
 #include "core/sampler.h"
+#include "realtime/live_engine.h"
 
 namespace scorejam {
 namespace {
@@ -251,6 +252,55 @@ void register_seed(const Model& model, const torch::Device& device) {
   register_train_step("seed/train_step_batch32", model, 32, {1, 28, 28}, device);
 }
 
+// The live engine as `scorejam run` drives it, with the phrases a player would play pushed into its
+// input queue: each iteration is one phrase (8 notes in about a second), the pause, and the whole
+// answer. The scheduler sends to nowhere but runs as on stage (SCHED_FIFO when allowed), while the
+// generator samples window after window: its lateness is the lateness under a loaded generator.
+void register_live(const std::string& checkpoint, const LiveConfig& config, int answers) {
+  benchmark::RegisterBenchmark("live/answer", [checkpoint, config](benchmark::State& state) {
+    struct Nowhere final : MidiSink {
+      void send(const std::uint8_t*, std::size_t) noexcept override {}
+    } sink;
+    Scheduler scheduler(sink, SchedulerConfig{});
+    scheduler.start();
+    moodycamel::ConcurrentQueue<TimedMidi> input(1024);
+    LiveConfig live = config;
+    live.settings.mode = LiveMode::kContinue;
+    LiveEngine engine(live, checkpoint, scheduler, input);
+    engine.warm_up();
+    engine.start();
+    moodycamel::ProducerToken token(input);
+    int phrase = 0;
+    for (auto _ : state) {
+      const int base = 55 + 3 * (phrase++ % 5);
+      for (int offset : {0, 4, 7, 12, 7, 4, 0, 7}) {
+        input.enqueue(token, note_on(now_ns(), 0, base + offset, 80));
+        std::this_thread::sleep_for(std::chrono::milliseconds(110));
+        input.enqueue(token, note_off(now_ns(), 0, base + offset));
+        std::this_thread::sleep_for(std::chrono::milliseconds(15));
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(live.settings.pause_ms + 100));
+      while (engine.answering()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    const auto s = engine.status();
+    engine.stop();
+    scheduler.stop();
+    state.counters["first_note_ms_p50"] = s.first_note_ms_p50;
+    state.counters["first_note_ms_p95"] = s.first_note_ms_p95;
+    state.counters["window_ms_p50"] = s.window_ms_p50;
+    state.counters["window_ms_max"] = s.window_ms_max;
+    state.counters["windows"] = static_cast<double>(s.windows);
+    state.counters["windows_late"] = static_cast<double>(s.windows_late);
+    state.counters["lateness_us_p50"] = s.lateness_us_p50;
+    state.counters["lateness_us_p99"] = s.lateness_us_p99;
+    state.counters["lateness_us_max"] = s.lateness_us_max;
+    state.counters["events"] = static_cast<double>(s.events_sent);
+    state.counters["rss_mib"] = s.rss_mib;
+  })->Iterations(answers)->UseRealTime()->Unit(benchmark::kSecond);
+}
+
+int run_registered(const BenchCommand& command);
+
 double peak_rss_mib() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -259,12 +309,22 @@ double peak_rss_mib() {
 
 }  // namespace
 
-int run_bench(const BenchCommand& command, const ModelSpec& default_spec, int threads) {
+int run_bench(const BenchCommand& command, const ModelSpec& default_spec, int threads, const LiveConfig& live,
+              const std::string& live_checkpoint) {
   if (command.repetitions < 1) throw std::invalid_argument("bench: --repetitions must be >= 1");
   if (!command.json.empty() && !std::ofstream(command.json))
     throw std::invalid_argument("bench: cannot write --json file '" + command.json + "'");
   const auto device = parse_device(command.device);
   if (threads > 0) torch::set_num_threads(threads);
+  if (command.config == "live") {
+    const auto checkpoint = command.checkpoint.empty() ? live_checkpoint : command.checkpoint;
+    std::printf("bench: the live engine on %s: %s %d steps, pause %d ms, answers of %g s, %d torch threads\n",
+                checkpoint.c_str(), to_string(live.settings.sampler.kind).c_str(), live.settings.sampler.steps,
+                live.settings.pause_ms, live.settings.answer_seconds, torch::get_num_threads());
+    benchmark::ClearRegisteredBenchmarks();
+    register_live(checkpoint, live, 5);
+    return run_registered(command);
+  }
 
   const Model model = load_model(command, default_spec, device);
   const auto& spec = model.spec;
@@ -293,7 +353,12 @@ int run_bench(const BenchCommand& command, const ModelSpec& default_spec, int th
     register_seed(model, device);
   else
     register_default(model, device);
+  return run_registered(command);
+}
 
+namespace {
+
+int run_registered(const BenchCommand& command) {
   std::vector<std::string> args{"scorejam-bench", "--benchmark_repetitions=" + std::to_string(command.repetitions),
                                 "--benchmark_report_aggregates_only=true"};
   if (!command.filter.empty()) args.push_back("--benchmark_filter=" + command.filter);
@@ -316,5 +381,7 @@ int run_bench(const BenchCommand& command, const ModelSpec& default_spec, int th
   std::printf("peak memory: %.0f MiB\n", peak_rss_mib());
   return 0;
 }
+
+}  // namespace
 
 }  // namespace scorejam

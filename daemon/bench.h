@@ -9,10 +9,12 @@
 namespace scorejam {
 
 struct ModelSpec;
+struct LiveConfig;
 
 struct BenchCommand {
   std::string config = "default";  // "default": the model spec given (or the checkpoint's); "seed": the
-                                   // original ScoreNet setting (1 x 28 x 28, VE sigma 25, EM 500 steps)
+                                   // original ScoreNet setting (1 x 28 x 28, VE sigma 25, EM 500 steps);
+                                   // "live": the live engine answering phrases (latency, deadlines, lateness)
   std::string checkpoint;          // optional: a checkpoint's spec and weights
   std::string filter;              // Google Benchmark --benchmark_filter regex ("" = every benchmark)
   std::string json;                // optional: write the results as JSON to this file
@@ -25,6 +27,9 @@ struct BenchCommand {
 // `default_spec`, and the output says so. threads > 0 sets torch's intra-op threads. Returns the exit
 // code: 1 when the filter matches no benchmark. Throws std::invalid_argument for a bad command and
 // CheckpointError for a bad checkpoint.
-int run_bench(const BenchCommand& command, const ModelSpec& default_spec, int threads);
+// `live` is the [live] config the "live" figures use, with the checkpoint `live_checkpoint` (a path)
+// when the command names none.
+int run_bench(const BenchCommand& command, const ModelSpec& default_spec, int threads, const LiveConfig& live,
+              const std::string& live_checkpoint);
 
 }  // namespace scorejam

@@ -44,6 +44,8 @@ int run_roll(const RollCommand& command, const Config& config) {
 
 namespace {
 
+}  // namespace
+
 // A relative model path is looked up from the working folder, then from the checkout the program
 // was built in (build/scorejam -> ./models/...), so the bundled model is found from anywhere.
 fs::path resolve_model_path(const fs::path& path) {
@@ -55,7 +57,6 @@ fs::path resolve_model_path(const fs::path& path) {
   return path;
 }
 
-}  // namespace
 
 int run_sample(const SampleCommand& command, const Config& config) {
   const auto path = resolve_model_path(command.checkpoint.empty() ? config.sample.checkpoint : command.checkpoint);

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <filesystem>
 #include <optional>
 #include <string>
 
@@ -37,6 +38,9 @@ struct SampleCommand {
 };
 
 int run_sample(const SampleCommand& command, const Config& config);
+// A relative model path is looked up from the working folder, then from the checkout the program
+// was built in (build/scorejam -> ./models/...), so the bundled model is found from anywhere.
+std::filesystem::path resolve_model_path(const std::filesystem::path& path);
 // Trains with config.train over config.model; `stop` (set by SIGINT/SIGTERM) ends it with a
 // checkpoint and exit code 130.
 int run_train(const Config& config, const std::atomic<bool>& stop);

@@ -140,7 +140,8 @@ Config parse_config(const std::string& toml_text, const std::string& source) {
     s << source << ":" << e.source().begin.line << ":" << e.source().begin.column << ": " << e.description();
     throw ConfigError(s.str());
   }
-  static const std::set<std::string> kTables = {"runtime", "roll", "data", "model", "train", "sample"};
+  static const std::set<std::string> kTables = {"runtime", "roll", "data",  "model",     "train",  "sample",
+                                                "live",    "midi", "osc",   "scheduler", "session"};
   for (const auto& [key, node] : root)
     if (!kTables.count(std::string(key.str())))
       throw ConfigError(where(source, node, std::string(key.str())) + ": unknown table");
@@ -219,6 +220,73 @@ Config parse_config(const std::string& toml_text, const std::string& source) {
   sample.read<double>("temperature", s.temperature, 0.0, 10.0);
   sample.read("seed", s.seed);
   sample.reject_unknown();
+
+  TableReader live(root, "live", source);
+  auto& e = c.live.engine;
+  auto& ls = e.settings;
+  std::string mode = to_string(ls.mode);
+  live.read("mode", mode, {"continue", "duet", "solo"});
+  ls.mode = live_mode_from_string(mode);
+  live.read("checkpoint", c.live.checkpoint);
+  live.read("model_dir", e.model_dir);
+  live.read("device", e.device, {"auto", "cpu", "cuda"});
+  live.read("autostart", c.live.autostart);
+  std::string live_kind = to_string(ls.sampler.kind);
+  live.read("sampler", live_kind, {"em", "pc", "ode", "heun"});
+  ls.sampler.kind = sampler_kind_from_string(live_kind);
+  live.read("steps", ls.sampler.steps, 1, 1000);
+  live.read<double>("snr", ls.sampler.snr, 0.0, 1.0);
+  live.read("corrector_steps", ls.sampler.corrector_steps, 0, 10);
+  live.read<double>("temperature", ls.sampler.temperature, 0.0, 2.0);
+  live.read("seed", ls.sampler.seed);
+  live.read("pause_ms", ls.pause_ms, 50, 10000);
+  live.read<double>("answer_seconds", ls.answer_seconds, 0.5, 120.0);
+  live.read("context_frames", e.context_frames, 1, 4095);
+  live.read("hop_frames", e.hop_frames, 1, 4095);
+  live.read("lead_ms", e.lead_ms, 0, 1000);
+  live.read("min_steps", e.min_steps, 1, 1000);
+  live.read("output_channel", e.output_channel, 1, 16);
+  live.reject_unknown();
+  ls.thresholds = c.roll.thresholds;
+
+  TableReader midi(root, "midi", source);
+  midi.read("api", c.midi.api, {"auto", "alsa", "jack"});
+  midi.read("client_name", c.midi.client_name);
+  midi.read("input", c.midi.input);
+  midi.read("output", c.midi.output);
+  midi.read("input_channel", c.midi.input_channel, 0, 16);
+  midi.read("poll_ms", c.midi.poll_ms, 10, 60000);
+  midi.reject_unknown();
+  if (c.midi.client_name.empty()) throw ConfigError(source + ": midi.client_name must not be empty");
+
+  TableReader osc(root, "osc", source);
+  osc.read("enabled", c.osc.enabled);
+  osc.read("bind_address", c.osc.bind_address);
+  osc.read("port", c.osc.port, 0, 65535);
+  osc.read("reply_host", c.osc.reply_host);
+  osc.read("reply_port", c.osc.reply_port, 0, 65535);
+  osc.read("max_subscribers", c.osc.max_subscribers, 0, 256);
+  osc.reject_unknown();
+
+  TableReader scheduler(root, "scheduler", source);
+  auto& sc = c.scheduler;
+  std::int64_t capacity = static_cast<std::int64_t>(sc.capacity);
+  scheduler.read("capacity", capacity, 16, 32768);
+  sc.capacity = static_cast<std::size_t>(capacity);
+  scheduler.read("realtime_priority", sc.realtime_priority);
+  scheduler.read("priority", sc.priority, 1, 99);
+  scheduler.read("lock_memory", sc.lock_memory);
+  std::int64_t spin_us = sc.spin.count(), poll_us = sc.poll.count();
+  scheduler.read("spin_us", spin_us, 0, 10000);
+  scheduler.read("poll_us", poll_us, 100, 100000);
+  sc.spin = std::chrono::microseconds(spin_us);
+  sc.poll = std::chrono::microseconds(poll_us);
+  scheduler.reject_unknown();
+
+  TableReader session(root, "session", source);
+  session.read("dir", c.session.dir);
+  session.read<double>("autosave_s", c.session.autosave_s, 1.0, 86400.0);
+  session.reject_unknown();
   return c;
 }
 
@@ -280,6 +348,45 @@ std::string to_toml(const Config& c) {
                                     {"eps", sampler.eps},
                                     {"temperature", sampler.temperature},
                                     {"seed", static_cast<std::int64_t>(sampler.seed)}});
+  const auto& e = c.live.engine;
+  const auto& ls = e.settings;
+  root.insert("live", toml::table{{"mode", to_string(ls.mode)},
+                                  {"checkpoint", c.live.checkpoint},
+                                  {"model_dir", e.model_dir},
+                                  {"device", e.device},
+                                  {"autostart", c.live.autostart},
+                                  {"sampler", to_string(ls.sampler.kind)},
+                                  {"steps", ls.sampler.steps},
+                                  {"snr", ls.sampler.snr},
+                                  {"corrector_steps", ls.sampler.corrector_steps},
+                                  {"temperature", ls.sampler.temperature},
+                                  {"seed", static_cast<std::int64_t>(ls.sampler.seed)},
+                                  {"pause_ms", ls.pause_ms},
+                                  {"answer_seconds", ls.answer_seconds},
+                                  {"context_frames", e.context_frames},
+                                  {"hop_frames", e.hop_frames},
+                                  {"lead_ms", e.lead_ms},
+                                  {"min_steps", e.min_steps},
+                                  {"output_channel", e.output_channel}});
+  root.insert("midi", toml::table{{"api", c.midi.api},
+                                  {"client_name", c.midi.client_name},
+                                  {"input", c.midi.input},
+                                  {"output", c.midi.output},
+                                  {"input_channel", c.midi.input_channel},
+                                  {"poll_ms", c.midi.poll_ms}});
+  root.insert("osc", toml::table{{"enabled", c.osc.enabled},
+                                 {"bind_address", c.osc.bind_address},
+                                 {"port", c.osc.port},
+                                 {"reply_host", c.osc.reply_host},
+                                 {"reply_port", c.osc.reply_port},
+                                 {"max_subscribers", c.osc.max_subscribers}});
+  root.insert("scheduler", toml::table{{"capacity", static_cast<std::int64_t>(c.scheduler.capacity)},
+                                       {"realtime_priority", c.scheduler.realtime_priority},
+                                       {"priority", c.scheduler.priority},
+                                       {"lock_memory", c.scheduler.lock_memory},
+                                       {"spin_us", static_cast<std::int64_t>(c.scheduler.spin.count())},
+                                       {"poll_us", static_cast<std::int64_t>(c.scheduler.poll.count())}});
+  root.insert("session", toml::table{{"dir", c.session.dir}, {"autosave_s", c.session.autosave_s}});
   std::ostringstream s;
   s << root << "\n";
   return s.str();

@@ -8,7 +8,11 @@
 
 #include "core/checkpoint.h"
 #include "core/roll.h"
-#include "core/sampler.h"
+#include "core/sampler_config.h"
+#include "daemon/osc_config.h"
+#include "realtime/live_engine.h"
+#include "realtime/midi_ports.h"
+#include "realtime/scheduler.h"
 #include "train/trainer.h"
 
 namespace scorejam {
@@ -40,6 +44,19 @@ struct SampleConfig {
 // The network of a new model when the config names none: the bundled model's.
 ModelSpec default_model_spec();
 
+// [live] beyond the engine's own settings: which model `scorejam run` starts with.
+struct LiveRunConfig {
+  LiveConfig engine;
+  std::string checkpoint = "scorejam-default.pt";  // a file in engine.model_dir
+  bool autostart = true;                           // play at once; else wait for /scorejam/start
+};
+
+// [session]: where each run's recording goes.
+struct SessionConfig {
+  std::string dir = "sessions";  // one folder per run inside it; "" = no recording
+  double autosave_s = 30;        // session.mid is rewritten this often
+};
+
 struct Config {
   RuntimeConfig runtime;
   RollConfig roll;
@@ -47,6 +64,11 @@ struct Config {
   ModelSpec model = default_model_spec();  // [model]; its roll format is [roll]'s
   TrainConfig train;   // [train]
   SampleConfig sample; // [sample]
+  LiveRunConfig live;  // [live]
+  MidiConfig midi;     // [midi]
+  OscConfig osc;       // [osc]
+  SchedulerConfig scheduler;  // [scheduler]
+  SessionConfig session;      // [session]
 };
 
 class ConfigError : public std::runtime_error {

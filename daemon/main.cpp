@@ -13,6 +13,7 @@
 #include "daemon/bench.h"
 #include "daemon/commands.h"
 #include "daemon/config.h"
+#include "daemon/live_run.h"
 
 namespace {
 
@@ -108,13 +109,37 @@ int main(int argc, char** argv) {
 
   BenchCommand bench_command;
   auto* bench_app = app.add_subcommand("bench", "measure speed with Google Benchmark: network, samplers, training");
-  bench_app->add_option("--config", bench_command.config, "default (the model spec or checkpoint) or seed (Song's ScoreNet setting)")
-      ->capture_default_str()->check(CLI::IsMember({"default", "seed"}));
+  bench_app->add_option("--config", bench_command.config, "default (the model spec or checkpoint), seed (Song's ScoreNet setting) or live (the live engine answering phrases)")
+      ->capture_default_str()->check(CLI::IsMember({"default", "seed", "live"}));
   bench_app->add_option("--checkpoint", bench_command.checkpoint, "benchmark this checkpoint's network")->check(CLI::ExistingFile);
   bench_app->add_option("--filter", bench_command.filter, "regex selecting benchmarks");
   bench_app->add_option("--json", bench_command.json, "also write the results as JSON to this file");
   bench_app->add_option("--repetitions", bench_command.repetitions, "repetitions per figure")->capture_default_str()->check(CLI::Range(1, 100));
   bench_app->add_option("--device", bench_command.device, "cpu or cuda")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda"}));
+
+  RunCommand run_command;
+  auto* run_app = app.add_subcommand("run", "the live daemon: listen on MIDI, answer or play along, steered over OSC");
+  std::optional<std::string> run_mode, run_sampler, run_checkpoint, run_midi_api, run_midi_in, run_midi_out;
+  std::optional<int> run_steps, run_osc_port;
+  bool run_no_session = false;
+  run_app->add_option("--mode", run_mode, "continue, duet or solo (live.mode)")->check(CLI::IsMember({"continue", "duet", "solo"}));
+  run_app->add_option("--sampler", run_sampler, "em, pc, ode or heun (live.sampler)")->check(CLI::IsMember({"em", "pc", "ode", "heun"}));
+  run_app->add_option("--steps", run_steps, "sampler steps (live.steps)")->check(CLI::Range(1, 1000));
+  run_app->add_option("--checkpoint", run_checkpoint, "model file in live.model_dir (live.checkpoint)");
+  run_app->add_option("--midi-api", run_midi_api, "auto, alsa or jack (midi.api)")->check(CLI::IsMember({"auto", "alsa", "jack"}));
+  run_app->add_option("--midi-in", run_midi_in, "MIDI port to listen to; \"\" = a virtual port (midi.input)");
+  run_app->add_option("--midi-out", run_midi_out, "MIDI port to play to; \"\" = a virtual port (midi.output)");
+  run_app->add_option("--osc-port", run_osc_port, "UDP port of the OSC server (osc.port)")->check(CLI::Range(0, 65535));
+  run_app->add_flag("--no-session", run_no_session, "do not record the session (session.dir = \"\")");
+  run_app->add_option("--replay", run_command.replay, "feed this MIDI file in as if played live, instead of the MIDI ports")
+      ->check(CLI::ExistingFile);
+  run_app->add_option("--replay-start", run_command.replay_start_s, "replay from this second of the file")->check(CLI::NonNegativeNumber);
+  run_app->add_option("--replay-seconds", run_command.replay_seconds, "replay this many seconds of it (default: to its end)")
+      ->check(CLI::NonNegativeNumber);
+  run_app->add_option("--record", run_command.record, "write what was played in and what scorejam played to this .mid at the end");
+  run_app->add_option("--seconds", run_command.seconds, "stop after this many seconds")->check(CLI::NonNegativeNumber);
+  run_app->add_flag("--help-osc", run_command.help_osc, "print the OSC address space and exit");
+  auto* ports_app = app.add_subcommand("ports", "list the MIDI ports scorejam can connect to");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -135,6 +160,16 @@ int main(int argc, char** argv) {
     if (sampler_snr) config.sample.sampler.snr = *sampler_snr;
     if (sampler_temperature) config.sample.sampler.temperature = *sampler_temperature;
     if (!log_level.empty()) config.runtime.log_level = log_level;
+    if (run_mode) config.live.engine.settings.mode = live_mode_from_string(*run_mode);
+    if (run_sampler) config.live.engine.settings.sampler.kind = sampler_kind_from_string(*run_sampler);
+    if (run_steps) config.live.engine.settings.sampler.steps = *run_steps;
+    if (run_checkpoint) config.live.checkpoint = *run_checkpoint;
+    if (run_midi_api) config.midi.api = *run_midi_api;
+    if (run_midi_in) config.midi.input = *run_midi_in;
+    if (run_midi_out) config.midi.output = *run_midi_out;
+    if (run_osc_port) config.osc.port = *run_osc_port;
+    if (run_no_session) config.session.dir.clear();
+    run_command.config_path = config_path;
     if (print_config) {
       std::fputs(to_toml(config).c_str(), stdout);
       return 0;
@@ -151,8 +186,12 @@ int main(int argc, char** argv) {
                   runtime.cuda_available ? "available" : "absent");
 
     if (*roll_app) return run_roll(roll, config);
+    if (*run_app) return run_live(run_command, config);
+    if (*ports_app) return run_ports(config);
     if (*sample_app) return run_sample(sample_command, config);
-    if (*bench_app) return run_bench(bench_command, config.model, config.runtime.threads);
+    if (*bench_app)
+      return run_bench(bench_command, config.model, config.runtime.threads, config.live.engine,
+                       (resolve_model_path(config.live.engine.model_dir) / config.live.checkpoint).string());
     if (*train_app) {
       std::signal(SIGINT, on_stop_signal);
       std::signal(SIGTERM, on_stop_signal);

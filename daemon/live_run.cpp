@@ -1,0 +1,374 @@
+#include "daemon/live_run.h"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <thread>
+
+#include "core/midi_file.h"
+#include "daemon/commands.h"
+#include "daemon/osc_server.h"
+#include "daemon/session.h"
+#include "realtime/live_engine.h"
+#include "realtime/midi_ports.h"
+#include "realtime/scheduler.h"
+
+namespace scorejam {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Where the scheduler sends in replay: the messages are taken from pop_sent() for the recording.
+class NullSink final : public MidiSink {
+ public:
+  void send(const std::uint8_t*, std::size_t) noexcept override {}
+};
+
+// systemd's notify protocol (sd_notify without libsystemd): one datagram to $NOTIFY_SOCKET.
+void notify_systemd(const char* state) {
+  const char* path = std::getenv("NOTIFY_SOCKET");
+  if (!path || !*path) return;
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  const std::size_t length = std::min(std::strlen(path), sizeof address.sun_path - 1);
+  std::memcpy(address.sun_path, path, length);
+  if (address.sun_path[0] == '@') address.sun_path[0] = '\0';  // abstract namespace
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  ::sendto(fd, state, std::strlen(state), MSG_NOSIGNAL, reinterpret_cast<const sockaddr*>(&address),
+           static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + length));
+  ::close(fd);
+}
+
+std::string describe_changes(const LiveSettings& a, const LiveSettings& b) {
+  std::string out;
+  auto add = [&out](const std::string& key, const std::string& from, const std::string& to) {
+    if (from != to) out += (out.empty() ? "" : ", ") + key + " " + from + " -> " + to;
+  };
+  auto num = [](double v) {
+    char s[32];
+    std::snprintf(s, sizeof s, "%g", v);
+    return std::string(s);
+  };
+  add("mode", to_string(a.mode), to_string(b.mode));
+  add("sampler", to_string(a.sampler.kind), to_string(b.sampler.kind));
+  add("steps", num(a.sampler.steps), num(b.sampler.steps));
+  add("snr", num(a.sampler.snr), num(b.sampler.snr));
+  add("corrector_steps", num(a.sampler.corrector_steps), num(b.sampler.corrector_steps));
+  add("temperature", num(a.sampler.temperature), num(b.sampler.temperature));
+  add("seed", num(static_cast<double>(a.sampler.seed)), num(static_cast<double>(b.sampler.seed)));
+  add("onset_threshold", num(a.thresholds.onset), num(b.thresholds.onset));
+  add("frame_threshold", num(a.thresholds.frame), num(b.thresholds.frame));
+  add("pause_ms", num(a.pause_ms), num(b.pause_ms));
+  add("answer_seconds", num(a.answer_seconds), num(b.answer_seconds));
+  return out;
+}
+
+// The live controls as OSC (and SIGHUP) reach them: every change is also one line in the log and
+// in the session log, so a session can be replayed from its seed, inputs and changes.
+class LoggedControl final : public LiveControl {
+ public:
+  LoggedControl(LiveControl& inner, SessionRecorder* recorder) : inner_(inner), recorder_(recorder) {}
+  void start() override {
+    inner_.start();
+    note("start");
+  }
+  void stop() override {
+    inner_.stop();
+    note("stop");
+  }
+  void panic() override {
+    inner_.panic();
+    note("panic: every note ended");
+  }
+  LiveSettings settings() const override { return inner_.settings(); }
+  void apply(const LiveSettings& settings) override {
+    const auto before = inner_.settings();
+    inner_.apply(settings);
+    const auto changes = describe_changes(before, settings);
+    if (!changes.empty()) note("set " + changes);
+  }
+  void load_checkpoint(const std::string& file_name) override {
+    inner_.load_checkpoint(file_name);
+    note("loaded model " + file_name);
+  }
+  LiveStatus status() const override { return inner_.status(); }
+
+ private:
+  void note(const std::string& line) {
+    spdlog::info("{}", line);
+    if (recorder_) recorder_->log(line);
+  }
+  LiveControl& inner_;
+  SessionRecorder* recorder_;
+};
+
+// The file's notes and pedal as the messages a keyboard would have sent, from start_s on, on the
+// clock from origin_ns. At one time a note-off goes before a note-on.
+std::vector<TimedMidi> replay_messages(const MidiFile& file, double start_s, double seconds, std::int64_t origin_ns) {
+  const double end_s = seconds > 0 ? start_s + seconds : file.duration_s + 1;
+  auto at = [&](double t) { return origin_ns + static_cast<std::int64_t>((t - start_s) * 1e9); };
+  std::vector<TimedMidi> out;
+  for (const auto& n : file.notes) {
+    if (n.start_s < start_s || n.start_s >= end_s) continue;
+    out.push_back(note_on(at(n.start_s), n.channel, n.pitch, n.velocity));
+    out.push_back(note_off(at(std::min(n.end_s, end_s)), n.channel, n.pitch));
+  }
+  for (const auto& c : file.controls)
+    if (c.controller == kSustainController && c.time_s >= start_s && c.time_s < end_s)
+      out.push_back(control_change(at(c.time_s), c.channel, c.controller, c.value));
+  out.push_back(control_change(at(end_s < file.duration_s ? end_s : file.duration_s), 0, kSustainController, 0));
+  std::stable_sort(out.begin(), out.end(), [](const TimedMidi& a, const TimedMidi& b) {
+    if (a.time_ns != b.time_ns) return a.time_ns < b.time_ns;
+    return is_note_off(a) && !is_note_off(b);
+  });
+  return out;
+}
+
+void print_summary(const LiveStatus& s) {
+  std::printf(
+      "scorejam run: %lld answers, first note after the pause p50 %.0f ms p95 %.0f ms; %lld windows "
+      "(%lld late), window p50 %.0f ms max %.0f ms; %lld MIDI events sent, lateness p50 %.0f us p99 %.0f us max %.0f us; "
+      "RSS %.0f MiB\n",
+      static_cast<long long>(s.answers), s.first_note_ms_p50, s.first_note_ms_p95, static_cast<long long>(s.windows),
+      static_cast<long long>(s.windows_late), s.window_ms_p50, s.window_ms_max, static_cast<long long>(s.events_sent),
+      s.lateness_us_p50, s.lateness_us_p99, s.lateness_us_max, s.rss_mib);
+}
+
+}  // namespace
+
+int run_ports(const Config& config) {
+  std::string why;
+  const auto api = resolve_midi_api(midi_api_from_string(config.midi.api), &why);
+  const auto ports = list_midi_ports(api);
+  std::printf("MIDI system: %s (%s)\n", to_string(api).c_str(), why.c_str());
+  std::printf("inputs scorejam can listen to (midi.input):\n");
+  for (const auto& p : ports.inputs) std::printf("  %s\n", p.c_str());
+  if (ports.inputs.empty()) std::printf("  (none)\n");
+  std::printf("outputs scorejam can play to (midi.output):\n");
+  for (const auto& p : ports.outputs) std::printf("  %s\n", p.c_str());
+  if (ports.outputs.empty()) std::printf("  (none)\n");
+  return 0;
+}
+
+int run_live(const RunCommand& command, const Config& config) {
+  if (command.help_osc) {
+    std::fputs(osc_help().c_str(), stdout);
+    return 0;
+  }
+  auto engine_config = config.live.engine;
+  engine_config.model_dir = resolve_model_path(engine_config.model_dir).string();
+  const auto checkpoint = fs::path(engine_config.model_dir) / config.live.checkpoint;
+  const bool replay = !command.replay.empty();
+  MidiFile replay_file;
+  if (replay) replay_file = read_midi_file(command.replay);
+
+  moodycamel::ConcurrentQueue<TimedMidi> input(4096);
+  std::unique_ptr<MidiOutput> midi_out;
+  std::unique_ptr<MidiInput> midi_in;
+  NullSink null_sink;
+  if (!replay) {
+    std::string why;
+    const auto api = resolve_midi_api(midi_api_from_string(config.midi.api), &why);
+    spdlog::info("MIDI: {}", why);
+    midi_out = std::make_unique<MidiOutput>(config.midi, api);
+    midi_in = std::make_unique<MidiInput>(config.midi, api, input);
+    spdlog::info("MIDI in: {}; MIDI out: {}", midi_in->port_name(), midi_out->port_name());
+  }
+  Scheduler scheduler(replay ? static_cast<MidiSink&>(null_sink) : *midi_out, config.scheduler);
+  scheduler.start();
+  const auto sched_stats = scheduler.stats();
+  if (config.scheduler.realtime_priority && !sched_stats.realtime_priority)
+    spdlog::warn("scheduler: real-time priority (SCHED_FIFO) refused; running at normal priority "
+                 "(give the service LimitRTPRIO=95, see examples/scorejam.service)");
+  else if (sched_stats.realtime_priority)
+    spdlog::info("scheduler: SCHED_FIFO priority {}{}", config.scheduler.priority,
+                 sched_stats.memory_locked ? ", buffers locked in memory" : "");
+
+  const auto origin = now_ns();
+  std::unique_ptr<SessionRecorder> recorder;
+  if (!config.session.dir.empty()) {
+    recorder = std::make_unique<SessionRecorder>(fs::path(config.session.dir) / session_folder_name(), origin);
+    recorder->log("scorejam run: model " + checkpoint.string() + (replay ? ", replaying " + command.replay : ""));
+    recorder->log("config:\n" + to_toml(config));
+  }
+  std::mutex record_mutex;
+  std::vector<TimedMidi> record_player, record_played;  // for --record
+
+  boost::asio::io_context io;
+  std::unique_ptr<OscServer> osc;
+  LiveListener listener;
+  listener.player = [&](const TimedMidi& m) {
+    if (recorder) recorder->player(m);
+    if (!command.record.empty()) {
+      std::lock_guard lock(record_mutex);
+      record_player.push_back(m);
+    }
+  };
+  listener.played = [&](const TimedMidi& m) {
+    if (recorder) recorder->played(m);
+    if (!command.record.empty()) {
+      std::lock_guard lock(record_mutex);
+      record_played.push_back(m);
+    }
+    if (osc && (is_note_on(m) || is_note_off(m))) {
+      const int pitch = m.bytes[1], velocity = is_note_on(m) ? m.bytes[2] : 0;
+      boost::asio::post(io, [&osc, pitch, velocity] {
+        if (osc) osc->publish_note(pitch, velocity);
+      });
+    }
+  };
+  listener.event = [&](const std::string& line) {
+    spdlog::info("{}", line);
+    if (recorder) recorder->log(line);
+  };
+
+  LiveEngine engine(engine_config, checkpoint.string(), scheduler, input, listener);
+  const double ms_per_nfe = engine.warm_up() * 1e3;
+  {
+    const auto s = engine.status();
+    spdlog::info("model {} on {}: warm, {:.1f} ms per network evaluation; {} with {} steps", s.checkpoint, s.device,
+                 ms_per_nfe, to_string(s.settings.sampler.kind), s.settings.sampler.steps);
+  }
+  LoggedControl control(engine, recorder.get());
+  if (config.osc.enabled) {
+    osc = std::make_unique<OscServer>(io, config.osc, control);
+  }
+
+  // Signals: SIGINT/SIGTERM stop cleanly, SIGHUP rereads the config file.
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
+                                                                            int signal) {
+    if (ec) return;
+    if (signal == SIGHUP) {
+      notify_systemd("RELOADING=1");
+      if (command.config_path.empty()) {
+        spdlog::warn("SIGHUP: no config file was given (--config), nothing to reload");
+      } else {
+        try {
+          const auto fresh = load_config(command.config_path);
+          control.apply(fresh.live.engine.settings);
+          spdlog::info("SIGHUP: {} reloaded; live settings applied ([midi], [osc], [scheduler] apply at restart)",
+                       command.config_path);
+        } catch (const std::exception& e) {
+          spdlog::error("SIGHUP: {} not applied: {}", command.config_path, e.what());
+        }
+      }
+      notify_systemd("READY=1");
+      signals.async_wait(on_signal);
+      return;
+    }
+    spdlog::info("{}: stopping", signal == SIGINT ? "SIGINT" : "SIGTERM");
+    io.stop();
+  };
+  signals.async_wait(on_signal);
+
+  // Every poll_ms: named MIDI ports lost or back; the replay's end.
+  std::atomic<bool> replay_done{false};
+  boost::asio::steady_timer poll_timer(io);
+  std::function<void(const boost::system::error_code&)> on_poll = [&](const boost::system::error_code& ec) {
+    if (ec) return;
+    for (auto [event, what] : {std::pair{midi_in ? midi_in->poll() : PortEvent::kNone, std::string("input")},
+                               std::pair{midi_out ? midi_out->poll() : PortEvent::kNone, std::string("output")}}) {
+      if (event == PortEvent::kLost) {
+        listener.event("MIDI " + what + " port lost; notes ended, waiting for it to come back");
+        engine.panic();
+      } else if (event == PortEvent::kReconnected) {
+        listener.event("MIDI " + what + " port back; reconnected");
+        engine.panic();  // the fresh connection gets the all-notes-off sequence too
+      }
+    }
+    if (replay_done && !engine.answering()) {
+      spdlog::info("replay: the file has been played and answered");
+      io.stop();
+      return;
+    }
+    poll_timer.expires_after(std::chrono::milliseconds(config.midi.poll_ms));
+    poll_timer.async_wait(on_poll);
+  };
+  poll_timer.expires_after(std::chrono::milliseconds(config.midi.poll_ms));
+  poll_timer.async_wait(on_poll);
+
+  boost::asio::steady_timer autosave(io);
+  std::function<void(const boost::system::error_code&)> on_autosave = [&](const boost::system::error_code& ec) {
+    if (ec || !recorder) return;
+    try {
+      recorder->flush();
+    } catch (const std::exception& e) {
+      spdlog::error("session: {}", e.what());
+    }
+    autosave.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(config.session.autosave_s * 1e3)));
+    autosave.async_wait(on_autosave);
+  };
+  if (recorder) {
+    autosave.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(config.session.autosave_s * 1e3)));
+    autosave.async_wait(on_autosave);
+  }
+
+  boost::asio::steady_timer deadline(io);
+  if (command.seconds > 0) {
+    deadline.expires_after(std::chrono::milliseconds(static_cast<std::int64_t>(command.seconds * 1e3)));
+    deadline.async_wait([&](const boost::system::error_code& ec) {
+      if (!ec) io.stop();
+    });
+  }
+
+  if (config.live.autostart) control.start();
+  std::atomic<bool> quit_feed{false};
+  std::thread feeder;
+  if (replay) {
+    // The replayed file goes through the same queue a keyboard's messages go through.
+    const auto messages = replay_messages(replay_file, command.replay_start_s, command.replay_seconds, now_ns() + 200'000'000);
+    spdlog::info("replay: {} messages from {}", messages.size(), command.replay);
+    feeder = std::thread([&, messages] {
+      moodycamel::ProducerToken token(input);
+      for (const auto& m : messages) {
+        while (!quit_feed && now_ns() < m.time_ns) std::this_thread::sleep_for(std::chrono::microseconds(500));
+        if (quit_feed) return;
+        input.try_enqueue(token, m);
+      }
+      // Let the last phrase's pause be detected before asking whether the answer is over.
+      std::this_thread::sleep_for(std::chrono::milliseconds(control.settings().pause_ms + 300));
+      replay_done = true;
+    });
+  }
+  notify_systemd("READY=1");
+  io.run();
+
+  // Stop: every sounding note ends (ledger note-offs, CC 64 = 0, CC 123, CC 120), then ports close.
+  quit_feed = true;
+  if (feeder.joinable()) feeder.join();
+  control.stop();
+  if (!scheduler.wait_silent(std::chrono::milliseconds(1000)))
+    spdlog::error("scheduler: the final silence was not confirmed within 1 s");
+  notify_systemd("STOPPING=1");
+  const auto status = engine.status();
+  scheduler.stop();
+  osc.reset();
+  if (recorder) {
+    recorder->flush();
+    spdlog::info("session recorded in {}", recorder->folder().string());
+  }
+  if (!command.record.empty()) {
+    std::lock_guard lock(record_mutex);
+    write_midi_file(command.record, {messages_to_track(record_player, origin, "player"),
+                                     messages_to_track(record_played, origin, "scorejam")});
+    spdlog::info("recorded {} and scorejam's {} messages in {}", replay ? "the replay" : "the player",
+                 record_played.size(), command.record);
+  }
+  print_summary(status);
+  return 0;
+}
+
+}  // namespace scorejam

@@ -1,0 +1,101 @@
+#include "daemon/session.h"
+
+#include <array>
+#include <ctime>
+#include <deque>
+#include <stdexcept>
+
+namespace scorejam {
+
+namespace fs = std::filesystem;
+
+SessionRecorder::SessionRecorder(const fs::path& folder, std::int64_t origin_ns) : folder_(folder), origin_ns_(origin_ns) {
+  std::error_code ec;
+  fs::create_directories(folder, ec);
+  if (ec) throw std::runtime_error("session folder " + folder.string() + ": " + ec.message());
+  log_.open(folder / "session.log", std::ios::app);
+  if (!log_) throw std::runtime_error("session folder " + folder.string() + ": cannot write session.log");
+  player_.reserve(4096);
+  played_.reserve(4096);
+}
+
+void SessionRecorder::player(const TimedMidi& message) {
+  std::lock_guard lock(mutex_);
+  if (player_.size() >= kMaxEvents) {
+    ++dropped_;
+    return;
+  }
+  player_.push_back(message);
+}
+
+void SessionRecorder::played(const TimedMidi& message) {
+  std::lock_guard lock(mutex_);
+  if (played_.size() >= kMaxEvents) {
+    ++dropped_;
+    return;
+  }
+  played_.push_back(message);
+}
+
+void SessionRecorder::log(const std::string& line) {
+  std::lock_guard lock(mutex_);
+  char stamp[32];
+  std::snprintf(stamp, sizeof stamp, "%10.3f ", static_cast<double>(now_ns() - origin_ns_) * 1e-9);
+  log_ << stamp << line << '\n';
+  log_.flush();
+}
+
+std::int64_t SessionRecorder::dropped() const {
+  std::lock_guard lock(mutex_);
+  return dropped_;
+}
+
+std::vector<MidiTrackData> SessionRecorder::tracks() const {
+  std::lock_guard lock(mutex_);
+  return {messages_to_track(player_, origin_ns_, "player"), messages_to_track(played_, origin_ns_, "scorejam")};
+}
+
+void SessionRecorder::flush() { write_midi_file(folder_ / "session.mid", tracks()); }
+
+MidiTrackData messages_to_track(const std::vector<TimedMidi>& messages, std::int64_t origin_ns, std::string name) {
+  MidiTrackData track;
+  track.name = std::move(name);
+  auto seconds = [origin_ns](std::int64_t t) { return std::max(0.0, static_cast<double>(t - origin_ns) * 1e-9); };
+  std::array<std::deque<Note>, 16 * 128> open;  // sounding notes per channel and pitch, oldest first
+  double last_s = 0;
+  for (const auto& m : messages) {
+    const double t = seconds(m.time_ns);
+    last_s = std::max(last_s, t);
+    const int channel = channel_of(m);
+    if (is_note_on(m)) {
+      open[static_cast<std::size_t>(channel * 128 + m.bytes[1])].push_back({t, t, m.bytes[1], m.bytes[2], channel});
+    } else if (is_note_off(m)) {
+      auto& q = open[static_cast<std::size_t>(channel * 128 + m.bytes[1])];
+      if (q.empty()) continue;
+      Note n = q.front();
+      q.pop_front();
+      n.end_s = std::max(t, n.start_s);
+      track.notes.push_back(n);
+    } else if (m.size == 3 && (m.bytes[0] & 0xF0) == 0xB0) {
+      track.controls.push_back({t, channel, m.bytes[1], m.bytes[2]});
+    }
+  }
+  for (auto& q : open)
+    for (auto n : q) {
+      n.end_s = std::max(last_s, n.start_s);
+      track.notes.push_back(n);
+    }
+  sort_notes(track.notes);
+  return track;
+}
+
+std::string session_folder_name() {
+  const std::time_t now = std::time(nullptr);
+  std::tm local{};
+  localtime_r(&now, &local);
+  char name[32];
+  std::strftime(name, sizeof name, "%Y%m%d-%H%M%S", &local);
+  return name;
+}
+
+}  // namespace scorejam

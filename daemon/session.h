@@ -1,0 +1,58 @@
+// Session recording: every run of `scorejam run` writes what the player played and what scorejam
+// played into a folder: session.mid (track "player", track "scorejam") and session.log (the
+// settings at start, every OSC change and stage event, with times from the session's start).
+// The MIDI file is rewritten every autosave and at the end, so a crash loses at most the last
+// interval. player()/played() are called on the live engine's conductor thread, log() on any
+// thread, flush() on the control thread; one mutex guards the buffers (no real-time thread here).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/midi_file.h"
+#include "realtime/timed_midi.h"
+
+namespace scorejam {
+
+class SessionRecorder {
+ public:
+  // Creates `folder` (and its parents); throws std::runtime_error naming it when it cannot.
+  SessionRecorder(const std::filesystem::path& folder, std::int64_t origin_ns);
+  SessionRecorder(const SessionRecorder&) = delete;
+  SessionRecorder& operator=(const SessionRecorder&) = delete;
+
+  void player(const TimedMidi& message);
+  void played(const TimedMidi& message);
+  void log(const std::string& line);
+  // Writes session.mid from everything so far; notes still sounding end at the last event.
+  void flush();
+
+  const std::filesystem::path& folder() const { return folder_; }
+  std::int64_t dropped() const;  // events beyond the cap (a very long session)
+
+  // Both tracks as notes and pedal changes, times in seconds from origin_ns.
+  std::vector<MidiTrackData> tracks() const;
+
+  static constexpr std::size_t kMaxEvents = 4'000'000;  // per track: about 64 MB, days of playing
+
+ private:
+  std::filesystem::path folder_;
+  std::int64_t origin_ns_;
+  mutable std::mutex mutex_;
+  std::vector<TimedMidi> player_, played_;
+  std::int64_t dropped_ = 0;
+  std::ofstream log_;
+};
+
+// Notes (paired first in, first out per channel and pitch) and control changes of a message
+// stream, in seconds from origin_ns. Notes without their note-off end at the last message.
+MidiTrackData messages_to_track(const std::vector<TimedMidi>& messages, std::int64_t origin_ns, std::string name);
+
+// A folder name for a session starting now: YYYYmmdd-HHMMSS (local time).
+std::string session_folder_name();
+
+}  // namespace scorejam

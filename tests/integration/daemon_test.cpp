@@ -1,0 +1,250 @@
+// `scorejam run` as a performer meets it: a real JACK server (dummy backend), the real daemon with
+// the bundled model, a keyboard and a synth made of plain RtMidi JACK clients, and OSC from a liblo
+// client over loopback UDP.
+#include <gtest/gtest.h>
+#include <lo/lo.h>
+#include <netinet/in.h>
+#include <rtmidi/RtMidi.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "tests/core/test_support.h"
+#include "tests/integration/cli_support.h"
+#include "tests/realtime/jack_server.h"
+
+namespace scorejam {
+namespace {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+int free_udp_port() {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  ::close(fd);
+  return ntohs(a.sin_port);
+}
+
+// The daemon as a child process; killed if the test ends without stopping it.
+class Daemon {
+ public:
+  Daemon(const std::filesystem::path& dir, const std::vector<std::string>& args) : dir_(dir) {
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const auto out = (dir / "daemon.log").string();
+      std::freopen(out.c_str(), "w", stdout);
+      ::dup2(::fileno(stdout), 2);
+      std::vector<char*> argv{const_cast<char*>(SCOREJAM_EXE)};
+      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+      argv.push_back(nullptr);
+      ::execv(SCOREJAM_EXE, argv.data());
+      std::_Exit(127);
+    }
+  }
+  ~Daemon() {
+    if (pid_ > 0 && !exited_) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  // Sends `signal` and waits for the exit; the exit code, or -1 when it did not exit in time.
+  int signal_and_wait(int signal, std::chrono::seconds timeout) {
+    ::kill(pid_, signal);
+    const auto until = Clock::now() + timeout;
+    while (Clock::now() < until) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        exited_ = true;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    return -1;
+  }
+  bool running() {
+    int status = 0;
+    if (exited_ || ::waitpid(pid_, &status, WNOHANG) == pid_) exited_ = true;
+    return !exited_;
+  }
+  std::string log() const { return testing::slurp(dir_ / "daemon.log"); }
+
+ private:
+  std::filesystem::path dir_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+};
+
+unsigned port_index(RtMidi& midi, const std::string& name) {
+  for (unsigned i = 0; i < midi.getPortCount(); ++i)
+    if (midi.getPortName(i).find(name) != std::string::npos) return i;
+  return ~0u;
+}
+
+class DaemonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(jack_.ok()) << jack_.log();
+    dir_ = testing::scratch_dir(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    osc_port_ = free_udp_port();
+    const auto config = dir_ / "live.toml";
+    // A quick sampler, so that the test spends its time on the pipeline rather than the model.
+    testing::write_text(config,
+                        "[live]\nsampler = \"pc\"\nsteps = 20\npause_ms = 300\nanswer_seconds = 4.0\n"
+                        "[scheduler]\nrealtime_priority = false\n");
+    daemon_ = std::make_unique<Daemon>(
+        dir_, std::vector<std::string>{"--config", config.string(), "--threads", "1", "run", "--no-session", "--midi-api",
+                                       "jack", "--osc-port", std::to_string(osc_port_)});
+    // Wait for scorejam's ports, then connect the keyboard to scorejam:in and scorejam's output to the synth.
+    keyboard_ = std::make_unique<RtMidiOut>(RtMidi::UNIX_JACK, "test-keyboard");
+    RtMidiIn probe(RtMidi::UNIX_JACK, "test-probe");
+    const auto until = Clock::now() + 60s;
+    while ((port_index(*keyboard_, "scorejam:in") == ~0u || port_index(probe, "scorejam-out:out") == ~0u) &&
+           Clock::now() < until && daemon_->running())
+      std::this_thread::sleep_for(50ms);
+    ASSERT_NE(port_index(probe, "scorejam-out:out"), ~0u) << "scorejam-out:out never appeared\n" << daemon_->log();
+    ASSERT_NE(port_index(*keyboard_, "scorejam:in"), ~0u) << "scorejam:in never appeared\n" << daemon_->log();
+    keyboard_->openPort(port_index(*keyboard_, "scorejam:in"));
+    // The synth: a client whose input is connected to scorejam's output.
+    synth_in_ = std::make_unique<RtMidiIn>(RtMidi::UNIX_JACK, "test-synth");
+    synth_in_->setCallback(&DaemonTest::on_synth, this);
+    synth_in_->openPort(port_index(*synth_in_, "scorejam-out:out"));
+    // The daemon is ready once it answers OSC.
+    ASSERT_TRUE(wait_for_log("OSC: listening", 60s)) << daemon_->log();
+  }
+
+  bool wait_for_log(const std::string& text, std::chrono::seconds timeout) {
+    const auto until = Clock::now() + timeout;
+    while (Clock::now() < until) {
+      if (testing::contains(daemon_->log(), text)) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+
+  static void on_synth(double, std::vector<unsigned char>* message, void* self) {
+    auto* test = static_cast<DaemonTest*>(self);
+    std::lock_guard lock(test->heard_mutex_);
+    test->heard_.push_back(*message);
+  }
+  std::vector<std::vector<unsigned char>> heard() {
+    std::lock_guard lock(heard_mutex_);
+    return heard_;
+  }
+  int note_ons() {
+    int n = 0;
+    for (const auto& m : heard()) n += m.size() == 3 && (m[0] & 0xF0) == 0x90 && m[2] > 0;
+    return n;
+  }
+  bool heard_controller(int controller) {
+    for (const auto& m : heard())
+      if (m.size() == 3 && (m[0] & 0xF0) == 0xB0 && m[1] == controller) return true;
+    return false;
+  }
+  int unbalanced() {
+    std::map<int, int> sounding;
+    for (const auto& m : heard()) {
+      if (m.size() != 3) continue;
+      const int key = (m[0] & 0x0F) * 128 + m[1];
+      if ((m[0] & 0xF0) == 0x90 && m[2] > 0) ++sounding[key];
+      if (((m[0] & 0xF0) == 0x80 || ((m[0] & 0xF0) == 0x90 && m[2] == 0)) && sounding[key] > 0) --sounding[key];
+    }
+    int open = 0;
+    for (const auto& [k, n] : sounding) open += n;
+    return open;
+  }
+  template <class F>
+  bool wait_until(F predicate, std::chrono::milliseconds timeout) {
+    const auto until = Clock::now() + timeout;
+    while (Clock::now() < until) {
+      if (predicate()) return true;
+      std::this_thread::sleep_for(10ms);
+    }
+    return predicate();
+  }
+
+  void play_phrase() {
+    for (int pitch : {60, 64, 67, 72, 67, 64, 60, 67}) {
+      std::vector<unsigned char> on{0x90, static_cast<unsigned char>(pitch), 80};
+      keyboard_->sendMessage(&on);
+      std::this_thread::sleep_for(110ms);
+      std::vector<unsigned char> off{0x80, static_cast<unsigned char>(pitch), 0};
+      keyboard_->sendMessage(&off);
+      std::this_thread::sleep_for(15ms);
+    }
+  }
+
+  void send_osc(const char* path) {
+    lo_address to = lo_address_new("127.0.0.1", std::to_string(osc_port_).c_str());
+    lo_send(to, path, "");
+    lo_address_free(to);
+  }
+
+  testing::JackServer jack_;
+  std::filesystem::path dir_;
+  int osc_port_ = 0;
+  std::unique_ptr<Daemon> daemon_;
+  std::unique_ptr<RtMidiOut> keyboard_;
+  std::mutex heard_mutex_;
+  std::vector<std::vector<unsigned char>> heard_;
+  std::unique_ptr<RtMidiIn> synth_in_;
+};
+
+TEST_F(DaemonTest, APhrasePlayedInGetsAnAnswerWhoseNotesAllEnd) {
+  play_phrase();
+  ASSERT_TRUE(wait_until([&] { return note_ons() > 0; }, 10s)) << "no answer\n" << daemon_->log();
+  // answer_seconds = 4: after it every note has had its note-off.
+  std::this_thread::sleep_for(6s);
+  EXPECT_GT(note_ons(), 0);
+  EXPECT_EQ(unbalanced(), 0) << "a note was left hanging";
+  EXPECT_EQ(daemon_->signal_and_wait(SIGTERM, 10s), 0) << daemon_->log();
+}
+
+TEST_F(DaemonTest, OscPanicSilencesAnAnswerAtOnce) {
+  play_phrase();
+  ASSERT_TRUE(wait_until([&] { return note_ons() >= 2; }, 10s)) << "no answer\n" << daemon_->log();
+  send_osc("/scorejam/panic");
+  ASSERT_TRUE(wait_until([&] { return heard_controller(120); }, 1000ms)) << "no All Sound Off after panic";
+  EXPECT_TRUE(heard_controller(123));
+  EXPECT_EQ(unbalanced(), 0);
+  EXPECT_EQ(daemon_->signal_and_wait(SIGTERM, 10s), 0) << daemon_->log();
+}
+
+TEST_F(DaemonTest, SigtermDuringAnAnswerEndsEveryNoteAndExitsCleanly) {
+  play_phrase();
+  ASSERT_TRUE(wait_until([&] { return note_ons() >= 2; }, 10s)) << "no answer\n" << daemon_->log();
+  EXPECT_EQ(daemon_->signal_and_wait(SIGTERM, 10s), 0) << daemon_->log();
+  std::this_thread::sleep_for(100ms);
+  EXPECT_TRUE(heard_controller(64));
+  EXPECT_TRUE(heard_controller(123));
+  EXPECT_TRUE(heard_controller(120));
+  EXPECT_EQ(unbalanced(), 0) << "a note was left hanging at shutdown";
+}
+
+TEST_F(DaemonTest, OscStopSilencesAndNothingMoreIsPlayed) {
+  play_phrase();
+  ASSERT_TRUE(wait_until([&] { return note_ons() >= 2; }, 10s)) << "no answer\n" << daemon_->log();
+  send_osc("/scorejam/stop");
+  ASSERT_TRUE(wait_until([&] { return heard_controller(120); }, 1000ms)) << "no All Sound Off after stop";
+  std::this_thread::sleep_for(200ms);
+  const auto count = heard().size();
+  play_phrase();  // stopped: the daemon does not answer
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(heard().size(), count);
+  EXPECT_EQ(unbalanced(), 0);
+  EXPECT_EQ(daemon_->signal_and_wait(SIGTERM, 10s), 0) << daemon_->log();
+}
+
+}  // namespace
+}  // namespace scorejam
