@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 
 namespace scorejam {
@@ -42,6 +44,22 @@ TEST(OscCommands, RepliesOfScorejamAreRecognisedAsSuch) {
   EXPECT_TRUE(is_osc_reply_address("/scorejam/done"));
   EXPECT_TRUE(is_osc_reply_address("/scorejam/status.reply"));
   EXPECT_FALSE(is_osc_reply_address("/scorejam/status"));
+}
+
+}  // namespace
+}  // namespace scorejam
+
+namespace scorejam {
+namespace {
+
+// The README shows the address space as `scorejam run --help-osc` prints it: the two cannot drift.
+TEST(OscHelp, ReadmeShowsTheHelpTextVerbatim) {
+  std::ifstream in(std::string(SCOREJAM_SOURCE_DIR) + "/README.md");
+  ASSERT_TRUE(in) << "README.md not found beside the tests";
+  std::ostringstream readme;
+  readme << in.rdbuf();
+  EXPECT_NE(readme.str().find(osc_help()), std::string::npos)
+      << "README.md's OSC section differs from osc_help(): paste `scorejam run --help-osc` into it";
 }
 
 }  // namespace
