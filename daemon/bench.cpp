@@ -256,8 +256,14 @@ void register_seed(const Model& model, const torch::Device& device) {
 // input queue: each iteration is one phrase (8 notes in about a second), the pause, and the whole
 // answer. The scheduler sends to nowhere but runs as on stage (SCHED_FIFO when allowed), while the
 // generator samples window after window: its lateness is the lateness under a loaded generator.
-void register_live(const std::string& checkpoint, const LiveConfig& config, int answers) {
-  benchmark::RegisterBenchmark("live/answer", [checkpoint, config](benchmark::State& state) {
+// The live engine as `scorejam run` drives it, with the phrases a player would play pushed into its
+// input queue. The scheduler sends to nowhere but runs as on stage (SCHED_FIFO when allowed) while
+// the generator samples window after window: its lateness is the lateness under a loaded generator.
+// live/answer: each iteration is one phrase (8 notes in about a second), the pause and the whole
+// answer. live/duet: each iteration is 10 s of playing along with a player who never stops.
+void register_live(const std::string& checkpoint, const LiveConfig& config, LiveMode mode, int iterations) {
+  const std::string name = mode == LiveMode::kDuet ? "live/duet" : "live/answer";
+  benchmark::RegisterBenchmark(name.c_str(), [checkpoint, config, mode](benchmark::State& state) {
     struct Nowhere final : MidiSink {
       void send(const std::uint8_t*, std::size_t) noexcept override {}
     } sink;
@@ -265,13 +271,13 @@ void register_live(const std::string& checkpoint, const LiveConfig& config, int 
     scheduler.start();
     moodycamel::ConcurrentQueue<TimedMidi> input(1024);
     LiveConfig live = config;
-    live.settings.mode = LiveMode::kContinue;
+    live.settings.mode = mode;
     LiveEngine engine(live, checkpoint, scheduler, input);
     engine.warm_up();
     engine.start();
     moodycamel::ProducerToken token(input);
     int phrase = 0;
-    for (auto _ : state) {
+    auto play_phrase = [&] {
       const int base = 55 + 3 * (phrase++ % 5);
       for (int offset : {0, 4, 7, 12, 7, 4, 0, 7}) {
         input.enqueue(token, note_on(now_ns(), 0, base + offset, 80));
@@ -279,24 +285,34 @@ void register_live(const std::string& checkpoint, const LiveConfig& config, int 
         input.enqueue(token, note_off(now_ns(), 0, base + offset));
         std::this_thread::sleep_for(std::chrono::milliseconds(15));
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(live.settings.pause_ms + 100));
-      while (engine.answering()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    };
+    for (auto _ : state) {
+      if (mode == LiveMode::kDuet) {
+        for (int i = 0; i < 10; ++i) play_phrase();  // 10 s
+      } else {
+        play_phrase();
+        std::this_thread::sleep_for(std::chrono::milliseconds(live.settings.pause_ms + 100));
+        while (engine.answering()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
     }
     const auto s = engine.status();
     engine.stop();
     scheduler.stop();
-    state.counters["first_note_ms_p50"] = s.first_note_ms_p50;
-    state.counters["first_note_ms_p95"] = s.first_note_ms_p95;
+    if (mode == LiveMode::kContinue) {
+      state.counters["first_note_ms_p50"] = s.first_note_ms_p50;
+      state.counters["first_note_ms_p95"] = s.first_note_ms_p95;
+    }
     state.counters["window_ms_p50"] = s.window_ms_p50;
     state.counters["window_ms_max"] = s.window_ms_max;
     state.counters["windows"] = static_cast<double>(s.windows);
     state.counters["windows_late"] = static_cast<double>(s.windows_late);
+    state.counters["steps_in_use"] = s.steps_in_use;
     state.counters["lateness_us_p50"] = s.lateness_us_p50;
     state.counters["lateness_us_p99"] = s.lateness_us_p99;
     state.counters["lateness_us_max"] = s.lateness_us_max;
-    state.counters["events"] = static_cast<double>(s.events_sent);
+    state.counters["notes_per_s"] = Counter(static_cast<double>(s.events_sent) / 2, Counter::kIsRate);
     state.counters["rss_mib"] = s.rss_mib;
-  })->Iterations(answers)->UseRealTime()->Unit(benchmark::kSecond);
+  })->Iterations(iterations)->UseRealTime()->Unit(benchmark::kSecond);
 }
 
 int run_registered(const BenchCommand& command);
@@ -322,7 +338,8 @@ int run_bench(const BenchCommand& command, const ModelSpec& default_spec, int th
                 checkpoint.c_str(), to_string(live.settings.sampler.kind).c_str(), live.settings.sampler.steps,
                 live.settings.pause_ms, live.settings.answer_seconds, torch::get_num_threads());
     benchmark::ClearRegisteredBenchmarks();
-    register_live(checkpoint, live, 5);
+    register_live(checkpoint, live, LiveMode::kContinue, 10);
+    register_live(checkpoint, live, LiveMode::kDuet, 3);
     return run_registered(command);
   }
 

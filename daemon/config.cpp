@@ -244,6 +244,7 @@ Config parse_config(const std::string& toml_text, const std::string& source) {
   live.read("context_frames", e.context_frames, 1, 4095);
   live.read("hop_frames", e.hop_frames, 1, 4095);
   live.read("lead_ms", e.lead_ms, 0, 1000);
+  live.read("answer_latency_ms", e.answer_latency_ms, 0, 10000);
   live.read("min_steps", e.min_steps, 1, 1000);
   live.read("output_channel", e.output_channel, 1, 16);
   live.reject_unknown();
@@ -366,6 +367,7 @@ std::string to_toml(const Config& c) {
                                   {"context_frames", e.context_frames},
                                   {"hop_frames", e.hop_frames},
                                   {"lead_ms", e.lead_ms},
+                                  {"answer_latency_ms", e.answer_latency_ms},
                                   {"min_steps", e.min_steps},
                                   {"output_channel", e.output_channel}});
   root.insert("midi", toml::table{{"api", c.midi.api},

@@ -389,7 +389,7 @@ void LiveEngine::generator_loop() {
                  s.performance.keys_down() == 0 && !(s.speculation.ready && s.speculation.version == s.version)) {
         job = Job::kSpeculate;
         context_end = s.performance.frame_at(s.performance.last_player_note_ns() + pause_ns) + 1;
-        deadline_ns = s.performance.last_player_note_ns() + pause_ns;
+        deadline_ns = s.performance.last_player_note_ns() + pause_ns + config_.answer_latency_ms * kMs;
       } else if (state_ == State::kPlaying) {
         // duet and solo: start each window just early enough, so it sees the player's latest notes
         if (s.committed_end == 0 || s.performance.time_of(s.committed_end) < now + lead_ns)

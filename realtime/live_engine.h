@@ -34,6 +34,8 @@ struct LiveConfig {
   int context_frames = 64;     // known past per window (the rest of the model's window is generated)
   int hop_frames = 32;         // frames committed per window; shorter than the horizon so windows overlap
   int lead_ms = 20;            // how far ahead of now a freshly decided note is scheduled at the earliest
+  int answer_latency_ms = 100; // continue: time after the pause the answer's first window may still take
+                               // (more: more sampling steps for it; the first note comes later)
   int min_steps = 4;           // floor when the steps are lowered to stay on time
   int output_channel = 1;      // 1..16
   std::string device = "auto"; // auto (CUDA when this LibTorch has it), cpu, cuda
