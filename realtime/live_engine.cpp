@@ -165,8 +165,10 @@ double LiveEngine::warm_up() {
   WindowRequest request;
   request.known_frames = config_.context_frames;
   request.sampler = sampler;
-  request.sampler.steps = std::min(sampler.steps, 10);  // enough to measure one evaluation's cost
-  for (int i = 0; i < 2; ++i) {  // the first run pays for allocation and oneDNN's kernel choice
+  // The first run pays for allocation and oneDNN's kernel choice; the second, with the live
+  // settings (at most 50 steps), measures what an evaluation costs inside a whole window.
+  for (int steps : {std::min(sampler.steps, 10), std::min(sampler.steps, 50)}) {
+    request.sampler.steps = steps;
     const auto r = generate_window(model->net, model->spec, request);
     std::lock_guard lock(mutex_);
     figures_->seconds_per_nfe = r.wall_s / std::max(1, r.nfe);
@@ -419,7 +421,9 @@ void LiveEngine::generator_loop() {
         request.thresholds = settings_.thresholds;
         // Lower the cost further when this window would not be ready in time.
         const double budget_s = static_cast<double>(deadline_ns - now) * 1e-9;
-        request.sampler = fit_budget(planned, 0.8 * budget_s, per_nfe, config_.min_steps);
+        // A speculation has fewer steps, so its fixed cost per window weighs more: a wider margin.
+        const double margin = job == Job::kSpeculate ? 0.6 : 0.8;
+        request.sampler = fit_budget(planned, margin * budget_s, per_nfe, config_.min_steps);
         request.sampler.seed = settings_.sampler.seed + static_cast<std::uint64_t>(figures_->windows) * 7919;
         figures_->steps_in_use = request.sampler.steps;
         figures_->deadline_ms = budget_s * 1e3;
