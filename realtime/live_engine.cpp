@@ -240,8 +240,7 @@ void LiveEngine::load_checkpoint(const std::string& file_name) {
   const auto path = fs::path(config_.model_dir) / file_name;
   auto model = load_model(path, config_.device);  // off the generator thread: it keeps playing meanwhile
   std::lock_guard lock(mutex_);
-  if (model->spec.window_frames <= config_.context_frames + 0 ||
-      model->spec.window_frames - config_.context_frames < config_.hop_frames)
+  if (model->spec.window_frames - config_.context_frames < config_.hop_frames)
     throw std::runtime_error("load: " + file_name + " has a window of " + std::to_string(model->spec.window_frames) +
                              " frames, too short for live.context_frames + live.hop_frames");
   if (model->spec.roll != model_->spec.roll)
