@@ -203,25 +203,18 @@ int run_live(const RunCommand& command, const Config& config) {
     recorder->log("scorejam run: model " + checkpoint.string() + (replay ? ", replaying " + command.replay : ""));
     recorder->log("config:\n" + to_toml(config));
   }
-  std::mutex record_mutex;
-  std::vector<TimedMidi> record_player, record_played;  // for --record
+  Take record;  // for --record
 
   boost::asio::io_context io;
   std::unique_ptr<OscServer> osc;
   LiveListener listener;
   listener.player = [&](const TimedMidi& m) {
     if (recorder) recorder->player(m);
-    if (!command.record.empty()) {
-      std::lock_guard lock(record_mutex);
-      record_player.push_back(m);
-    }
+    if (!command.record.empty()) record.player(m);
   };
   listener.played = [&](const TimedMidi& m) {
     if (recorder) recorder->played(m);
-    if (!command.record.empty()) {
-      std::lock_guard lock(record_mutex);
-      record_played.push_back(m);
-    }
+    if (!command.record.empty()) record.played(m);
     if (osc && (is_note_on(m) || is_note_off(m))) {
       const int pitch = m.bytes[1], velocity = is_note_on(m) ? m.bytes[2] : 0;
       boost::asio::post(io, [&osc, pitch, velocity] {
@@ -361,11 +354,9 @@ int run_live(const RunCommand& command, const Config& config) {
     spdlog::info("session recorded in {}", recorder->folder().string());
   }
   if (!command.record.empty()) {
-    std::lock_guard lock(record_mutex);
-    write_midi_file(command.record, {messages_to_track(record_player, origin, "player"),
-                                     messages_to_track(record_played, origin, "scorejam")});
+    write_midi_file(command.record, record.tracks(origin));
     spdlog::info("recorded {} and scorejam's {} messages in {}", replay ? "the replay" : "the player",
-                 record_played.size(), command.record);
+                 record.played_count(), command.record);
   }
   print_summary(status);
   return 0;

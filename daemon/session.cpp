@@ -15,47 +15,41 @@ SessionRecorder::SessionRecorder(const fs::path& folder, std::int64_t origin_ns)
   if (ec) throw std::runtime_error("session folder " + folder.string() + ": " + ec.message());
   log_.open(folder / "session.log", std::ios::app);
   if (!log_) throw std::runtime_error("session folder " + folder.string() + ": cannot write session.log");
-  player_.reserve(4096);
-  played_.reserve(4096);
 }
 
-void SessionRecorder::player(const TimedMidi& message) {
+void Take::add(std::vector<TimedMidi>& track, const TimedMidi& message) {
   std::lock_guard lock(mutex_);
-  if (player_.size() >= kMaxEvents) {
+  if (track.size() >= kMaxEvents) {
     ++dropped_;
     return;
   }
-  player_.push_back(message);
+  track.push_back(message);
 }
 
-void SessionRecorder::played(const TimedMidi& message) {
+std::vector<MidiTrackData> Take::tracks(std::int64_t origin_ns) const {
   std::lock_guard lock(mutex_);
-  if (played_.size() >= kMaxEvents) {
-    ++dropped_;
-    return;
-  }
-  played_.push_back(message);
+  return {messages_to_track(player_, origin_ns, "player"), messages_to_track(played_, origin_ns, "scorejam")};
+}
+
+std::size_t Take::played_count() const {
+  std::lock_guard lock(mutex_);
+  return played_.size();
+}
+
+std::int64_t Take::dropped() const {
+  std::lock_guard lock(mutex_);
+  return dropped_;
 }
 
 void SessionRecorder::log(const std::string& line) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(log_mutex_);
   char stamp[32];
   std::snprintf(stamp, sizeof stamp, "%10.3f ", static_cast<double>(now_ns() - origin_ns_) * 1e-9);
   log_ << stamp << line << '\n';
   log_.flush();
 }
 
-std::int64_t SessionRecorder::dropped() const {
-  std::lock_guard lock(mutex_);
-  return dropped_;
-}
-
-std::vector<MidiTrackData> SessionRecorder::tracks() const {
-  std::lock_guard lock(mutex_);
-  return {messages_to_track(player_, origin_ns_, "player"), messages_to_track(played_, origin_ns_, "scorejam")};
-}
-
-void SessionRecorder::flush() { write_midi_file(folder_ / "session.mid", tracks()); }
+void SessionRecorder::flush() { write_midi_file(folder_ / "session.mid", take_.tracks(origin_ns_)); }
 
 MidiTrackData messages_to_track(const std::vector<TimedMidi>& messages, std::int64_t origin_ns, std::string name) {
   MidiTrackData track;

@@ -18,6 +18,26 @@
 
 namespace scorejam {
 
+// What the player played and what scorejam played, as they happened: both message streams,
+// bounded, safe to add to from one thread while another reads the tracks.
+class Take {
+ public:
+  void player(const TimedMidi& message) { add(player_, message); }
+  void played(const TimedMidi& message) { add(played_, message); }
+  // Both tracks ("player", "scorejam") as notes and pedal changes, in seconds from origin_ns.
+  std::vector<MidiTrackData> tracks(std::int64_t origin_ns) const;
+  std::size_t played_count() const;
+  std::int64_t dropped() const;  // events beyond the cap (a very long session)
+
+  static constexpr std::size_t kMaxEvents = 4'000'000;  // per track: about 64 MB, days of playing
+
+ private:
+  void add(std::vector<TimedMidi>& track, const TimedMidi& message);
+  mutable std::mutex mutex_;
+  std::vector<TimedMidi> player_, played_;
+  std::int64_t dropped_ = 0;
+};
+
 class SessionRecorder {
  public:
   // Creates `folder` (and its parents); throws std::runtime_error naming it when it cannot.
@@ -25,26 +45,20 @@ class SessionRecorder {
   SessionRecorder(const SessionRecorder&) = delete;
   SessionRecorder& operator=(const SessionRecorder&) = delete;
 
-  void player(const TimedMidi& message);
-  void played(const TimedMidi& message);
+  void player(const TimedMidi& message) { take_.player(message); }
+  void played(const TimedMidi& message) { take_.played(message); }
   void log(const std::string& line);
   // Writes session.mid from everything so far; notes still sounding end at the last event.
   void flush();
 
   const std::filesystem::path& folder() const { return folder_; }
-  std::int64_t dropped() const;  // events beyond the cap (a very long session)
-
-  // Both tracks as notes and pedal changes, times in seconds from origin_ns.
-  std::vector<MidiTrackData> tracks() const;
-
-  static constexpr std::size_t kMaxEvents = 4'000'000;  // per track: about 64 MB, days of playing
+  std::int64_t dropped() const { return take_.dropped(); }
 
  private:
   std::filesystem::path folder_;
   std::int64_t origin_ns_;
-  mutable std::mutex mutex_;
-  std::vector<TimedMidi> player_, played_;
-  std::int64_t dropped_ = 0;
+  Take take_;
+  std::mutex log_mutex_;
   std::ofstream log_;
 };
 

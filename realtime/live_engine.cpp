@@ -29,7 +29,7 @@ struct LiveEngine::Figures {
   static constexpr std::size_t kKeep = 2000;
   std::vector<double> first_note_ms;
   std::vector<double> window_ms;
-  std::int64_t answers = 0, windows = 0, windows_late = 0, notes_dropped_late = 0;
+  std::int64_t answers = 0, windows = 0, windows_late = 0;
   double deadline_ms = 0;
   int steps_in_use = 0;
   double seconds_per_nfe = 0;  // running estimate of one network evaluation, for the deadline check
@@ -489,10 +489,7 @@ void LiveEngine::generator_loop() {
       if (s.performance.generated_sounding(g.pitch, onset)) continue;  // its note-off would cut the new one
       const auto on_ns = s.performance.time_of(onset) + s.offset_ns;
       const auto off_ns = s.performance.time_of(end) + s.offset_ns;
-      if (on_ns < now) {
-        ++figures_->notes_dropped_late;
-        continue;
-      }
+      if (on_ns < now) continue;  // decided too late to sound: dropped rather than played late
       scheduler_.schedule(note_on(on_ns, channel, g.pitch, g.velocity));
       scheduler_.schedule(note_off(off_ns, channel, g.pitch));
       s.performance.add_generated({static_cast<int>(onset), static_cast<int>(end), g.pitch, g.velocity});
