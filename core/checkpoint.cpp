@@ -82,7 +82,9 @@ std::string spec_to_toml(const ModelSpec& spec) {
                           {"fourier_scale", spec.net.fourier_scale},
                           {"attention", spec.net.attention},
                           {"conditional", spec.net.conditional},
-                          {"valid_convolutions", spec.net.valid_convolutions}}},
+                          {"valid_convolutions", spec.net.valid_convolutions},
+                          {"preconditioning", spec.net.preconditioning},
+                          {"sigma_data", spec.net.sigma_data}}},
       {"sde", toml::table{{"kind", to_string(spec.sde.kind)},
                           {"sigma", spec.sde.sigma},
                           {"beta_min", spec.sde.beta_min},
@@ -119,6 +121,12 @@ ModelSpec spec_from_toml(const std::string& text, const std::string& source) {
   spec.net.attention = required<bool>(net, "attention", source);
   spec.net.conditional = required<bool>(net, "conditional", source);
   spec.net.valid_convolutions = net["valid_convolutions"].value<bool>().value_or(false);
+  // Absent in checkpoints written before the EDM option: those are Song's network.
+  spec.net.preconditioning = net["preconditioning"].value<std::string>().value_or("song");
+  spec.net.sigma_data = net["sigma_data"].value<double>().value_or(0.5);
+  if (spec.net.preconditioning != "song" && spec.net.preconditioning != "edm")
+    throw CheckpointError(source + ": model spec has unknown preconditioning '" + spec.net.preconditioning + "'");
+  if (!(spec.net.sigma_data > 0)) throw CheckpointError(source + ": model spec has sigma_data <= 0");
   const auto& sde = table("sde");
   try {
     spec.sde.kind = sde_kind_from_string(required<std::string>(sde, "kind", source));

@@ -25,6 +25,10 @@ ScoreNetImpl::ScoreNetImpl(const ScoreNetConfig& config, const Sde& sde) : confi
   for (int w : config.widths)
     if (w < 4 || w % 4) throw std::invalid_argument("ScoreNet: widths must be multiples of 4");
   if (config.embed_dim % 2) throw std::invalid_argument("ScoreNet: embed_dim must be even");
+  if (config.preconditioning != "song" && config.preconditioning != "edm")
+    throw std::invalid_argument("ScoreNet: preconditioning must be \"song\" or \"edm\", not \"" +
+                                config.preconditioning + "\"");
+  if (!(config.sigma_data > 0)) throw std::invalid_argument("ScoreNet: sigma_data must be > 0");
 
   // Fixed random features: a buffer, saved with the weights but never trained.
   fourier_w_ = register_buffer("fourier_w", torch::randn({config.embed_dim / 2}) * config.fourier_scale);
@@ -81,7 +85,17 @@ torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor&
   const int64_t multiple = config_.valid_convolutions ? 1 : int64_t{1} << depth;
   const int64_t pad_h = round_up(height, multiple) - height, pad_w = round_up(width, multiple) - width;
 
-  torch::Tensor h = x;
+  // EDM: sigma = std / mean and the input scaled into the variance-exploding space, then by c_in.
+  const bool edm = config_.preconditioning == "edm";
+  torch::Tensor mean, std, sigma, scaled;
+  if (edm) {
+    mean = per_sample(sde_.mean_coeff(t), x);
+    std = per_sample(sde_.std(t), x);
+    sigma = std / mean;
+    scaled = x / mean;
+  }
+  const double sd2 = config_.sigma_data * config_.sigma_data;
+  torch::Tensor h = edm ? scaled * (sigma.square() + sd2).rsqrt() : x;
   if (config_.conditional) {
     if (!known.defined() || !mask.defined()) throw std::invalid_argument("ScoreNet: conditional model needs known and mask");
     h = torch::cat({x, known * mask, mask}, 1);
@@ -150,17 +164,30 @@ torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor&
   if (!inference) h = torch::cat({h, skips[0]}, 1);
   h = config_.valid_convolutions ? out_transposed_->forward(h) : out_->forward(h);
   if (pad_h || pad_w) h = h.slice(2, 0, height).slice(3, 0, width);
-  return h / per_sample(sde_.std(t), h);
+  if (!edm) return h / per_sample(sde_.std(t), h);
+  // D = c_skip x + c_out F; score = (mean D - x) / std^2.
+  const auto s2 = sigma.square();
+  const auto denoised = scaled * (sd2 / (s2 + sd2)) + h * (sigma * config_.sigma_data * (s2 + sd2).rsqrt());
+  return (mean * denoised - x) / std.square();
+}
+
+torch::Tensor dsm_loss_at(ScoreNet& net, const torch::Tensor& x0, const torch::Tensor& t, const torch::Tensor& z,
+                          const torch::Tensor& known, const torch::Tensor& mask, DsmWeighting weighting) {
+  const auto& sde = net->sde();
+  const auto std = per_sample(sde.std(t), x0);
+  const auto score = net->forward(sde.perturb(x0, t, z), t, known, mask);
+  auto loss = (score * std + z).pow(2).flatten(1).sum(1);
+  if (weighting == DsmWeighting::kModel && net->config().preconditioning == "edm") {
+    const double sd = net->config().sigma_data;
+    loss = loss * (1.0 + (sde.std(t) / sde.mean_coeff(t)).square() / (sd * sd));
+  }
+  return loss;
 }
 
 torch::Tensor dsm_loss(ScoreNet& net, const torch::Tensor& x0, const torch::Tensor& known, const torch::Tensor& mask) {
   const double eps = net->sde().config.eps;
   const auto t = torch::rand({x0.size(0)}, x0.options()) * (1.0 - eps) + eps;
-  const auto z = torch::randn_like(x0);
-  const auto std = per_sample(net->sde().std(t), x0);
-  const auto xt = net->sde().perturb(x0, t, z);
-  const auto score = net->forward(xt, t, known, mask);
-  return (score * std + z).pow(2).flatten(1).sum(1).mean();
+  return dsm_loss_at(net, x0, t, torch::randn_like(x0), known, mask).mean();
 }
 
 }  // namespace scorejam

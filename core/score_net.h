@@ -1,7 +1,10 @@
 // The score network: a time-conditioned U-Net generalising Song's ScoreNet. Gaussian Fourier time
 // embedding, a dense time injection at every level, GroupNorm, SiLU, skip connections, optional
 // self-attention at the lowest resolution, optional conditioning inputs (the known roll and its
-// mask) for continuation; the output is divided by the perturbation std(t).
+// mask) for continuation; the output is divided by the perturbation std(t). Optionally Karras et
+// al.'s (EDM, 2022) preconditioning instead: the network's raw output F gives the denoised roll
+// D = c_skip x + c_out F from an input scaled by c_in, so at high noise it predicts the clean roll
+// (and what the known past implies for it) rather than the noise; the score follows from D.
 // Input: [B, C, H, W] (a roll is C x 88 keys x T frames). H and W are padded internally to a
 // multiple of 2^depth and the output cropped back, so any size works.
 #pragma once
@@ -30,6 +33,11 @@ struct ScoreNetConfig {
   // Song's original layout: unpadded convolutions, each transposed convolution sized to its skip,
   // a transposed convolution last. Sizes follow the input (28 x 28 works); no internal padding.
   bool valid_convolutions = false;
+  // "song": output / std(t), Song's ScoreNet. "edm": Karras et al.'s preconditioning with the data
+  // std sigma_data, in the sigma = std / mean space of the SDE; its loss weighs every noise level
+  // alike (see dsm_loss).
+  std::string preconditioning = "song";
+  double sigma_data = 0.5;
   bool operator==(const ScoreNetConfig&) const = default;
 };
 
@@ -61,9 +69,20 @@ class ScoreNetImpl : public torch::nn::Module {
 TORCH_MODULE(ScoreNet);
 
 // Denoising score matching (Song et al.): t ~ U(eps, 1), x_t = mean(t) x0 + std(t) z, loss = batch
-// mean of sum over elements of (score * std + z)^2. known/mask are passed through for conditional
-// models. Seed torch (torch::manual_seed) for reproducible draws.
+// mean of sum over elements of w(t) (score * std + z)^2. w = 1 for Song's network (his loss); for
+// the "edm" network w = 1 + sigma^2 / sigma_data^2, which is Karras et al.'s weighting 1 / c_out^2
+// of the denoiser's error, so each noise level weighs alike. known/mask are passed through for
+// conditional models. Seed torch (torch::manual_seed) for reproducible draws.
 torch::Tensor dsm_loss(ScoreNet& net, const torch::Tensor& x0, const torch::Tensor& known = {},
                        const torch::Tensor& mask = {});
+
+enum class DsmWeighting {
+  kModel,  // the network's own training weighting (above)
+  kSong,   // w = 1 whatever the network: Song's loss, comparable across preconditionings
+};
+// The per-sample loss at given times t [B] and noise z (shaped like x0): validation's fixed draws.
+torch::Tensor dsm_loss_at(ScoreNet& net, const torch::Tensor& x0, const torch::Tensor& t, const torch::Tensor& z,
+                          const torch::Tensor& known, const torch::Tensor& mask,
+                          DsmWeighting weighting = DsmWeighting::kModel);
 
 }  // namespace scorejam

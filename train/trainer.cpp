@@ -102,18 +102,23 @@ struct Validation {
   std::vector<Batch> batches;
   std::vector<torch::Tensor> times, noises;
 
-  double loss(ScoreNet& net) {
+  // The mean per-batch loss with the network's own weighting, and with Song's (comparable across
+  // preconditionings).
+  std::pair<double, double> loss(ScoreNet& net) {
     torch::NoGradGuard no_grad;
     net->eval();
-    double sum = 0;
+    double own = 0, song = 0;
     for (std::size_t i = 0; i < batches.size(); ++i) {
       const auto& b = batches[i];
-      const auto std = per_sample(net->sde().std(times[i]), b.x0);
-      const auto score = net->forward(net->sde().perturb(b.x0, times[i], noises[i]), times[i], b.known, b.mask);
-      sum += (score * std + noises[i]).pow(2).flatten(1).sum(1).mean().item<double>();
+      const auto plain = dsm_loss_at(net, b.x0, times[i], noises[i], b.known, b.mask, DsmWeighting::kSong);
+      song += plain.mean().item<double>();
+      own += net->config().preconditioning == "song"
+                 ? plain.mean().item<double>()
+                 : dsm_loss_at(net, b.x0, times[i], noises[i], b.known, b.mask).mean().item<double>();
     }
     net->train();
-    return batches.empty() ? 0.0 : sum / static_cast<double>(batches.size());
+    const double n = batches.empty() ? 1.0 : static_cast<double>(batches.size());
+    return {own / n, song / n};
   }
 };
 
@@ -227,7 +232,10 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
   };
   auto validate = [&]() {
     if (validation.batches.empty()) return 0.0;
-    const double loss = validation.loss(ema);
+    const auto [loss, song_loss] = validation.loss(ema);
+    if (spec.net.preconditioning != "song")
+      spdlog::info("validation loss at step {} with Song's weighting (comparable across models): {:.2f}", state.step,
+                   song_loss);
     state.last_val_loss = loss;
     val_history.push_back({static_cast<double>(state.step), loss});
     csv << state.step << "," << state.epoch << ",," << loss << ",,\n" << std::flush;

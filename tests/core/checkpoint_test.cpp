@@ -171,8 +171,30 @@ TEST(ModelSpec, TomlRoundTrip) {
   auto spec = tiny_spec();
   spec.sde.kind = SdeKind::kSubVP;
   spec.net.attention = true;
+  spec.net.preconditioning = "edm";
+  spec.net.sigma_data = 0.3;
   EXPECT_EQ(spec_from_toml(spec_to_toml(spec), "x"), spec);
   EXPECT_THROW(spec_from_toml("[net]\nchannels = 1\n", "x"), CheckpointError);
+}
+
+TEST(ModelSpec, SpecsWrittenBeforeTheEdmOptionAreSongsNetwork) {
+  auto spec = tiny_spec();
+  spec.net.preconditioning = "edm";
+  auto text = spec_to_toml(spec);
+  const auto line = text.find("preconditioning");
+  ASSERT_NE(line, std::string::npos);
+  text.erase(line, text.find('\n', line) - line);
+  EXPECT_EQ(spec_from_toml(text, "old").net.preconditioning, "song");
+  auto wrong = spec_to_toml(spec);
+  const auto edm = wrong.find("edm");
+  ASSERT_NE(edm, std::string::npos);
+  wrong.replace(edm, 3, "ddpm");
+  try {
+    spec_from_toml(wrong, "odd.pt");
+    FAIL() << "an unknown preconditioning must be refused";
+  } catch (const CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("ddpm"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
