@@ -11,18 +11,6 @@
 
 namespace scorejam {
 
-std::vector<Note> notes_between(const std::vector<Note>& notes, double start_s, double end_s) {
-  std::vector<Note> out;
-  for (auto n : notes) {
-    if (n.end_s <= start_s || n.start_s >= end_s) continue;
-    n.start_s = std::max(n.start_s, start_s) - start_s;
-    n.end_s = std::min(n.end_s, end_s) - start_s;
-    out.push_back(n);
-  }
-  sort_notes(out);
-  return out;
-}
-
 ContinuationResult continue_notes(ScoreNet& net, const ModelSpec& spec, const ContinuationRequest& request) {
   const auto started = std::chrono::steady_clock::now();
   const double fs = spec.roll.fs_hz;

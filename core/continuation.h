@@ -32,7 +32,4 @@ struct ContinuationResult {
 
 ContinuationResult continue_notes(ScoreNet& net, const ModelSpec& spec, const ContinuationRequest& request);
 
-// The notes of `notes` that sound in [start_s, end_s), cut to it and shifted to start at 0.
-std::vector<Note> notes_between(const std::vector<Note>& notes, double start_s, double end_s);
-
 }  // namespace scorejam

@@ -80,4 +80,16 @@ std::vector<Note> apply_sustain(std::vector<Note> notes, const std::vector<Contr
   return notes;
 }
 
+std::vector<Note> notes_between(const std::vector<Note>& notes, double start_s, double end_s) {
+  std::vector<Note> out;
+  for (auto n : notes) {
+    if (n.end_s <= start_s || n.start_s >= end_s) continue;
+    n.start_s = std::max(n.start_s, start_s) - start_s;
+    n.end_s = std::min(n.end_s, end_s) - start_s;
+    out.push_back(n);
+  }
+  sort_notes(out);
+  return out;
+}
+
 }  // namespace scorejam

@@ -35,4 +35,7 @@ void sort_notes(std::vector<Note>& notes);
 // channel, whichever comes first (Magenta note-seq's rule). Returns the notes sorted.
 std::vector<Note> apply_sustain(std::vector<Note> notes, const std::vector<ControlChange>& controls);
 
+// The notes of `notes` that sound in [start_s, end_s), cut to it and shifted to start at 0.
+std::vector<Note> notes_between(const std::vector<Note>& notes, double start_s, double end_s);
+
 }  // namespace scorejam

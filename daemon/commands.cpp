@@ -4,9 +4,11 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "core/checkpoint.h"
 #include "core/continuation.h"
+#include "core/evaluation.h"
 #include "core/maestro.h"
 #include "core/midi_file.h"
 #include "core/picture.h"
@@ -109,6 +111,63 @@ int run_sample(const SampleCommand& command, const Config& config) {
   std::printf("%d x %.1f s with %s in %d windows: %.2f s wall, %d NFE, real-time factor %.1f\n", command.count,
               command.seconds, to_string(request.sampler.kind).c_str(), result.windows, result.wall_s, result.nfe,
               music_s / result.wall_s);
+  return 0;
+}
+
+int run_eval(const EvalCommand& command, const Config& config) {
+  const auto data = command.data.empty() ? config.train.data : command.data;
+  if (data.empty()) throw ConfigError("eval: no data set: give --data or train.data");
+  MaestroSource source(resolve_model_path(data));
+  EvalOptions options;
+  options.split = command.split;
+  options.prompt_seconds = command.prompt_seconds;
+  options.seconds = command.seconds;
+  options.prompts_per_piece = command.prompts_per_piece;
+  options.pieces = command.pieces;
+  options.sustain_pedal = config.roll.format.sustain_pedal;
+  const auto prompts =
+      eval_prompts(source, options, [](const SkippedFile& s) { spdlog::warn("skipped {}: {}", s.name, s.reason); });
+  if (prompts.empty()) throw std::invalid_argument(data + ": no performance of split '" + command.split + "' is long enough");
+  spdlog::info("eval: {} prompts of {} s from split '{}', continuations of {} s", prompts.size(), command.prompt_seconds,
+               command.split, command.seconds);
+
+  std::vector<SystemResult> systems;
+  for (const auto& name : command.baselines)
+    systems.push_back({name, score_continuations(prompts, baseline_continuations(name, prompts, options), options), 0});
+  auto checkpoints = command.checkpoints;
+  if (checkpoints.empty()) checkpoints.push_back(config.sample.checkpoint);
+  for (const auto& checkpoint : checkpoints) {
+    const auto path = resolve_model_path(checkpoint);
+    auto loaded = load_checkpoint(path);
+    loaded.ema->eval();
+    ContinuationRequest request;
+    request.seconds = command.seconds;
+    request.sampler = config.sample.sampler;
+    request.thresholds = config.roll.thresholds;
+    std::vector<std::vector<Note>> continuations;
+    double wall = 0;
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+      request.prompt = prompts[i].prompt;
+      request.prompt_seconds = command.prompt_seconds;
+      const auto result = continue_notes(loaded.ema, loaded.spec, request);
+      continuations.push_back(result.generated.front());
+      wall += result.wall_s;
+      spdlog::debug("{} prompt {}/{}: {} notes in {:.2f} s", path.filename().string(), i + 1, prompts.size(),
+                    continuations.back().size(), result.wall_s);
+    }
+    const auto name = fmt::format("{} ({} {})", path.stem().string(), to_string(request.sampler.kind), request.sampler.steps);
+    systems.push_back({name, score_continuations(prompts, continuations, options), wall / static_cast<double>(prompts.size())});
+  }
+
+  const auto table = eval_table_markdown(systems);
+  fs::create_directories(command.out_dir);
+  std::ofstream(fs::path(command.out_dir) / "table.md") << table;
+  std::ofstream(fs::path(command.out_dir) / "scores.csv") << eval_csv(systems, prompts);
+  std::printf("%zu prompts (%d per piece) of %.1f s from %s, split %s; %.1f s continuations; mean ± 95%% CI\n\n%s\n",
+              prompts.size(), command.prompts_per_piece, command.prompt_seconds, data.c_str(), command.split.c_str(),
+              command.seconds, table.c_str());
+  for (const auto& m : eval_metrics()) std::printf("  %s: %s\n", m.name, m.definition);
+  std::printf("\nwritten: %s/table.md, %s/scores.csv\n", command.out_dir.c_str(), command.out_dir.c_str());
   return 0;
 }
 

@@ -38,6 +38,21 @@ struct SampleCommand {
 };
 
 int run_sample(const SampleCommand& command, const Config& config);
+
+struct EvalCommand {
+  std::string data;                      // MAESTRO zip or folder; "" = train.data
+  std::vector<std::string> checkpoints;  // models to judge; none = sample.checkpoint
+  std::vector<std::string> baselines{"real", "other", "repeat", "silence"};
+  std::string split = "test";
+  double prompt_seconds = 4;
+  double seconds = 8;
+  int prompts_per_piece = 2;
+  int pieces = 0;                        // 0 = all
+  std::string out_dir = "eval";
+};
+// Judges each model (with config.sample.sampler) and baseline on the split's prompts: prints the
+// Markdown table and writes it with the per-prompt CSV to out_dir.
+int run_eval(const EvalCommand& command, const Config& config);
 // A relative model path is looked up from the working folder, then from the checkout the program
 // was built in (build/scorejam -> ./models/...), so the bundled model is found from anywhere.
 std::filesystem::path resolve_model_path(const std::filesystem::path& path);

@@ -107,6 +107,29 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 10.0));
   sample_app->add_option("--seed", sampler_seed, "seed (sample.seed)");
 
+  EvalCommand eval_command;
+  auto* eval_app = app.add_subcommand("eval", "judge continuations of real prompts against what the pianist played, and baselines");
+  eval_app->add_option("--data", eval_command.data, "MAESTRO zip or folder (train.data)");
+  eval_app->add_option("--checkpoint", eval_command.checkpoints, "model(s) to judge, repeatable (sample.checkpoint)")
+      ->check(CLI::ExistingFile);
+  eval_app->add_option("--baselines", eval_command.baselines, "baselines: real other repeat silence")
+      ->capture_default_str()->check(CLI::IsMember({"real", "other", "repeat", "silence"}));
+  eval_app->add_option("--split", eval_command.split, "split of the set")->capture_default_str()
+      ->check(CLI::IsMember({"train", "validation", "test"}));
+  eval_app->add_option("--prompt-seconds", eval_command.prompt_seconds, "context given")->capture_default_str()
+      ->check(CLI::Range(0.5, 60.0));
+  eval_app->add_option("--seconds", eval_command.seconds, "continuation judged")->capture_default_str()->check(CLI::Range(0.5, 120.0));
+  eval_app->add_option("--prompts-per-piece", eval_command.prompts_per_piece, "prompts per performance")
+      ->capture_default_str()->check(CLI::Range(1, 100));
+  eval_app->add_option("--pieces", eval_command.pieces, "first N performances of the split (0 = all)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+  eval_app->add_option("-o,--out", eval_command.out_dir, "output folder")->capture_default_str();
+  eval_app->add_option("--sampler", sampler_kind, "em, pc, ode or heun (sample.sampler)")
+      ->check(CLI::IsMember({"em", "pc", "ode", "heun"}));
+  eval_app->add_option("--steps", sampler_steps, "sampler steps (sample.steps)")->check(CLI::Range(1, 100000));
+  eval_app->add_option("--snr", sampler_snr, "PC corrector signal-to-noise ratio (sample.snr)")->check(CLI::Range(0.0, 10.0));
+  eval_app->add_option("--seed", sampler_seed, "seed (sample.seed); every prompt is continued with it");
+
   BenchCommand bench_command;
   auto* bench_app = app.add_subcommand("bench", "measure speed with Google Benchmark: network, samplers, training");
   bench_app->add_option("--config", bench_command.config, "default (the model spec or checkpoint), seed (Song's ScoreNet setting) or live (the live engine answering phrases)")
@@ -189,6 +212,7 @@ int main(int argc, char** argv) {
     if (*run_app) return run_live(run_command, config);
     if (*ports_app) return run_ports(config);
     if (*sample_app) return run_sample(sample_command, config);
+    if (*eval_app) return run_eval(eval_command, config);
     if (*bench_app)
       return run_bench(bench_command, config.model, config.runtime.threads, config.live.engine,
                        (resolve_model_path(config.live.engine.model_dir) / config.live.checkpoint).string());

@@ -1,0 +1,160 @@
+#include "core/evaluation.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "core/midi_file.h"
+
+namespace scorejam {
+namespace {
+
+// Notes that begin in [start_s, end_s), shifted to start at 0 and cut at the end: a continuation is
+// what begins after the prompt, not what the prompt's last notes still hold.
+std::vector<Note> notes_begun_between(const std::vector<Note>& notes, double start_s, double end_s) {
+  std::vector<Note> out;
+  for (auto n : notes) {
+    if (n.start_s < start_s || n.start_s >= end_s) continue;
+    n.start_s -= start_s;
+    n.end_s = std::min(n.end_s, end_s) - start_s;
+    out.push_back(n);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<EvalPrompt> eval_prompts(const MaestroSource& source, const EvalOptions& options,
+                                     const std::function<void(const SkippedFile&)>& on_skip) {
+  if (options.prompt_seconds <= 0 || options.seconds <= 0 || options.prompts_per_piece < 1)
+    throw std::invalid_argument("eval: prompt seconds and seconds must be > 0 and prompts per piece >= 1");
+  auto indices = source.split(options.split);
+  if (indices.empty()) throw std::invalid_argument(source.path().string() + ": no performances in split '" + options.split + "'");
+  if (options.pieces > 0 && indices.size() > static_cast<std::size_t>(options.pieces))
+    indices.resize(static_cast<std::size_t>(options.pieces));
+  std::vector<EvalPrompt> prompts;
+  for (auto index : indices) {
+    MidiFile midi;
+    try {
+      midi = source.read(index);
+    } catch (const std::exception& e) {
+      if (on_skip) on_skip({source.describe(index), e.what()});
+      continue;
+    }
+    const auto notes = options.sustain_pedal ? apply_sustain(midi.notes, midi.controls) : midi.notes;
+    const double spare = midi.duration_s - options.prompt_seconds - options.seconds;
+    if (spare < 0) continue;
+    for (int k = 0; k < options.prompts_per_piece; ++k) {
+      EvalPrompt p;
+      p.piece = source.describe(index);
+      p.end_s = options.prompt_seconds + spare * (k + 0.5) / options.prompts_per_piece;
+      p.prompt = notes_between(notes, p.end_s - options.prompt_seconds, p.end_s);
+      p.real = notes_begun_between(notes, p.end_s, p.end_s + options.seconds);
+      prompts.push_back(std::move(p));
+    }
+  }
+  return prompts;
+}
+
+std::vector<std::vector<Note>> baseline_continuations(const std::string& name, const std::vector<EvalPrompt>& prompts,
+                                                      const EvalOptions& options) {
+  std::vector<std::vector<Note>> out(prompts.size());
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    if (name == "real") {
+      out[i] = prompts[i].real;
+    } else if (name == "other") {
+      out[i] = prompts[(i + prompts.size() / 2) % prompts.size()].real;
+    } else if (name == "repeat") {
+      for (double offset = 0; offset < options.seconds; offset += options.prompt_seconds)
+        for (auto n : prompts[i].prompt) {
+          n.start_s += offset;
+          n.end_s = std::min(n.end_s + offset, options.seconds);
+          if (n.start_s < options.seconds) out[i].push_back(n);
+        }
+    } else if (name != "silence") {
+      throw std::invalid_argument("eval: unknown baseline '" + name + "' (real, other, repeat, silence)");
+    }
+  }
+  return out;
+}
+
+std::vector<ContinuationScore> score_continuations(const std::vector<EvalPrompt>& prompts,
+                                                   const std::vector<std::vector<Note>>& continuations,
+                                                   const EvalOptions& options) {
+  if (continuations.size() != prompts.size()) throw std::invalid_argument("eval: one continuation per prompt");
+  std::vector<PitchClassHistogram> prompt_pch;
+  for (const auto& p : prompts) prompt_pch.push_back(pitch_class_histogram(p.prompt));
+  const double frame_s = 1.0 / 16;
+  std::vector<ContinuationScore> scores;
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    const auto& notes = continuations[i];
+    const auto pch = pitch_class_histogram(notes);
+    ContinuationScore s;
+    s.notes_per_s = note_density(notes, options.seconds);
+    s.polyphony = mean_polyphony(notes, options.seconds, frame_s);
+    s.pitch_range = pitch_range(notes);
+    s.pc_entropy = pitch_class_entropy(pch);
+    s.pcd_real = pitch_class_distance(pch, pitch_class_histogram(prompts[i].real));
+    s.pcd_prompt = pitch_class_distance(pch, prompt_pch[i]);
+    double others = 0;
+    for (std::size_t j = 0; j < prompts.size(); ++j)
+      if (j != i) others += pitch_class_distance(pch, prompt_pch[j]);
+    s.pcd_others = prompts.size() > 1 ? others / static_cast<double>(prompts.size() - 1) : s.pcd_prompt;
+    s.listening = s.pcd_others - s.pcd_prompt;
+    s.seed_overlap = onset_overlap(notes, continuations[(i + 1) % prompts.size()], frame_s);
+    scores.push_back(s);
+  }
+  return scores;
+}
+
+const std::vector<MetricInfo>& eval_metrics() {
+  static const std::vector<MetricInfo> metrics{
+      {"notes/s", "notes begun per second", &ContinuationScore::notes_per_s},
+      {"polyphony", "mean notes sounding, sampled at 16 Hz", &ContinuationScore::polyphony},
+      {"range", "highest minus lowest pitch, semitones (Yang & Lerch 2020, PR)", &ContinuationScore::pitch_range},
+      {"PC entropy", "pitch-class entropy in bits (Yang & Lerch 2020, PCE)", &ContinuationScore::pc_entropy},
+      {"PCD real", "pitch-class histogram distance (total variation) to the real continuation", &ContinuationScore::pcd_real},
+      {"PCD prompt", "pitch-class histogram distance to its own prompt: key consistency", &ContinuationScore::pcd_prompt},
+      {"listening", "mean PCD to the other prompts minus PCD to its own: > 0 when it follows its prompt's key",
+       &ContinuationScore::listening},
+      {"seed overlap", "share of notes (pitch, onset within 1/16 s) also in the next prompt's continuation",
+       &ContinuationScore::seed_overlap},
+  };
+  return metrics;
+}
+
+std::string eval_table_markdown(const std::vector<SystemResult>& systems) {
+  std::string head = "| system |", rule = "|---|";
+  for (const auto& m : eval_metrics()) {
+    head += fmt::format(" {} |", m.name);
+    rule += "---|";
+  }
+  std::string text = head + " s per continuation |\n" + rule + "---|\n";
+  for (const auto& system : systems) {
+    text += fmt::format("| {} |", system.name);
+    for (const auto& m : eval_metrics()) {
+      std::vector<double> values;
+      for (const auto& s : system.scores) values.push_back(s.*m.field);
+      const auto r = mean_interval(values);
+      text += fmt::format(" {:.3g} ± {:.2g} |", r.mean, r.half_width);
+    }
+    text += system.seconds_per_continuation > 0 ? fmt::format(" {:.2f} |\n", system.seconds_per_continuation) : " – |\n";
+  }
+  return text;
+}
+
+std::string eval_csv(const std::vector<SystemResult>& systems, const std::vector<EvalPrompt>& prompts) {
+  std::string text = "system,piece,prompt_end_s";
+  for (const auto& m : eval_metrics()) text += fmt::format(",{}", m.name);
+  text += "\n";
+  for (const auto& system : systems)
+    for (std::size_t i = 0; i < system.scores.size() && i < prompts.size(); ++i) {
+      text += fmt::format("{},\"{}\",{:.3f}", system.name, prompts[i].piece, prompts[i].end_s);
+      for (const auto& m : eval_metrics()) text += fmt::format(",{:.6g}", system.scores[i].*m.field);
+      text += "\n";
+    }
+  return text;
+}
+
+}  // namespace scorejam

@@ -1,0 +1,86 @@
+// Judging continuations against what the pianist really played. Prompts are cut from the
+// performances of a MAESTRO split at fixed places; each system (a model, or a baseline) continues
+// every prompt; each continuation is measured (core/music_metrics.h) and the measures are
+// aggregated per system with 95% confidence intervals. No torch: a model is one more system whose
+// continuations the caller supplies.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/maestro.h"
+#include "core/music_metrics.h"
+#include "core/notes.h"
+
+namespace scorejam {
+
+struct EvalOptions {
+  std::string split = "test";
+  double prompt_seconds = 4;  // context given to the system
+  double seconds = 8;         // continuation judged
+  int prompts_per_piece = 2;  // at evenly spaced places through each performance
+  int pieces = 0;             // 0 = every performance of the split; else the first N
+  bool sustain_pedal = true;  // held notes are lengthened by the pedal, as in training
+};
+
+struct EvalPrompt {
+  std::string piece;        // MaestroSource::describe()
+  double end_s = 0;         // where in the performance the prompt ends
+  std::vector<Note> prompt;  // times from 0 to prompt_seconds
+  std::vector<Note> real;    // what the pianist played next, times from 0 to seconds
+};
+
+// The prompts of the split: for a performance of length L, prompt k of K ends at
+// prompt_seconds + (L - prompt_seconds - seconds) (k + 0.5) / K; performances shorter than
+// prompt_seconds + seconds are left out. Unreadable files are skipped through `on_skip`.
+std::vector<EvalPrompt> eval_prompts(const MaestroSource& source, const EvalOptions& options,
+                                     const std::function<void(const SkippedFile&)>& on_skip = {});
+
+// The baselines, each a continuation of every prompt (times from 0, within `seconds`):
+//   real     the pianist's own continuation (the ceiling);
+//   other    the real continuation of another prompt, half the list away (music of the right style
+//            that did not hear this prompt: the floor of listening);
+//   repeat   the prompt played again and again;
+//   silence  nothing.
+std::vector<std::vector<Note>> baseline_continuations(const std::string& name, const std::vector<EvalPrompt>& prompts,
+                                                      const EvalOptions& options);
+inline const std::vector<std::string>& baseline_names() {
+  static const std::vector<std::string> names{"real", "other", "repeat", "silence"};
+  return names;
+}
+
+// One continuation's measures.
+struct ContinuationScore {
+  double notes_per_s = 0;
+  double polyphony = 0;
+  double pitch_range = 0;
+  double pc_entropy = 0;
+  double pcd_real = 0;       // pitch-class distance to the real continuation
+  double pcd_prompt = 0;     // ... to its own prompt (key consistency)
+  double pcd_others = 0;     // ... mean over the other prompts
+  double listening = 0;      // pcd_others - pcd_prompt: > 0 when it follows its own prompt's key
+  double seed_overlap = 0;   // onset_overlap with the next prompt's continuation (same system, same seed)
+};
+std::vector<ContinuationScore> score_continuations(const std::vector<EvalPrompt>& prompts,
+                                                   const std::vector<std::vector<Note>>& continuations,
+                                                   const EvalOptions& options);
+
+struct MetricInfo {
+  const char* name;
+  const char* definition;
+  double ContinuationScore::*field;
+};
+const std::vector<MetricInfo>& eval_metrics();
+
+struct SystemResult {
+  std::string name;
+  std::vector<ContinuationScore> scores;
+  double seconds_per_continuation = 0;  // compute time, 0 for baselines
+};
+// A Markdown table: one row per system, one column per metric, "mean ± 95% CI half-width".
+std::string eval_table_markdown(const std::vector<SystemResult>& systems);
+// CSV: one row per system and prompt.
+std::string eval_csv(const std::vector<SystemResult>& systems, const std::vector<EvalPrompt>& prompts);
+
+}  // namespace scorejam

@@ -1,0 +1,49 @@
+// Musical measures of a continuation, computed from its notes. Each is defined where it is
+// declared, with its source. Plain functions over notes: no torch, no threads.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <vector>
+
+#include "core/notes.h"
+
+namespace scorejam {
+
+// Share of the notes in each pitch class (C = 0 .. B = 11), counted per note onset; all zeros
+// when there are no notes. The "pitch class histogram" (PCH) of Yang & Lerch, "On the evaluation of
+// generative models in music", Neural Computing and Applications 32 (2020).
+using PitchClassHistogram = std::array<double, 12>;
+PitchClassHistogram pitch_class_histogram(const std::vector<Note>& notes);
+
+// Total-variation distance of two pitch-class histograms, 0.5 * sum |a - b|: 0 for the same
+// distribution, 1 for disjoint ones. An empty histogram is at distance 1 from any non-empty one and
+// 0 from another empty one. Small distance to the prompt = the continuation stays in its key.
+double pitch_class_distance(const PitchClassHistogram& a, const PitchClassHistogram& b);
+
+// Shannon entropy of the pitch-class histogram in bits (0 .. log2 12 = 3.58); Yang & Lerch's PCE.
+double pitch_class_entropy(const PitchClassHistogram& h);
+
+// Notes begun per second over `seconds`.
+double note_density(const std::vector<Note>& notes, double seconds);
+
+// Highest minus lowest pitch in semitones; 0 without notes. Yang & Lerch's PR.
+int pitch_range(const std::vector<Note>& notes);
+
+// Mean number of notes sounding, sampled every `step_s` over [0, seconds) (silence counts as 0).
+double mean_polyphony(const std::vector<Note>& notes, double seconds, double step_s = 1.0 / 16);
+
+// Share of the notes of `a` that have a note of the same pitch in `b` beginning within
+// `tolerance_s`; 0 when `a` is empty. Two continuations of different prompts drawn with one seed
+// that overlap strongly were decided by the seed, not by what was played.
+double onset_overlap(const std::vector<Note>& a, const std::vector<Note>& b, double tolerance_s);
+
+// Mean and the half-width of its normal-approximation 95% confidence interval (1.96 s / sqrt n).
+struct MeanInterval {
+  double mean = 0;
+  double half_width = 0;
+  std::size_t n = 0;
+};
+MeanInterval mean_interval(const std::vector<double>& values);
+
+}  // namespace scorejam

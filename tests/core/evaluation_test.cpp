@@ -1,0 +1,103 @@
+#include "core/evaluation.h"
+
+#include <gtest/gtest.h>
+
+#include "core/midi_file.h"
+#include "tests/core/test_support.h"
+
+namespace scorejam {
+namespace {
+namespace fs = std::filesystem;
+
+// A test split of two 20 s pieces: one on C major's notes, one on F sharp's pentatonic (black keys).
+fs::path two_piece_set(const std::string& name) {
+  const auto root = testing::scratch_dir(name) / "maestro-v3.0.0";
+  fs::create_directories(root / "2020");
+  std::string csv = "canonical_composer,canonical_title,split,year,midi_filename,audio_filename,duration\n";
+  const std::vector<std::vector<int>> scales{{60, 62, 64, 65, 67, 69, 71}, {61, 63, 66, 68, 70}};
+  for (std::size_t piece = 0; piece < scales.size(); ++piece) {
+    std::vector<Note> notes;
+    for (int i = 0; i < 80; ++i) {
+      const double t = i * 0.25;
+      notes.push_back({t, t + 0.2, scales[piece][static_cast<std::size_t>(i) % scales[piece].size()], 70, 0});
+    }
+    const auto file = "2020/p" + std::to_string(piece) + ".midi";
+    write_midi_file(root / file, notes, {});
+    csv += "Anon,Piece " + std::to_string(piece) + ",test,2020," + file + ",x.wav,20.0\n";
+  }
+  csv += "Anon,Unread,train,2020,2020/none.midi,x.wav,20.0\n";
+  testing::write_text(root / "maestro-v3.0.0.csv", csv);
+  return root;
+}
+
+TEST(EvalPrompts, CutsPromptsAndRealContinuationsAtEvenlySpacedPlaces) {
+  MaestroSource source(two_piece_set("eval_prompts"));
+  EvalOptions options;
+  options.prompts_per_piece = 2;
+  const auto prompts = eval_prompts(source, options);
+  ASSERT_EQ(prompts.size(), 4u);
+  // 20 s piece (last note ends at 19.95 s): spare = 19.95 - 12; ends at 4 + spare * 0.25 and 0.75.
+  EXPECT_NEAR(prompts[0].end_s, 4 + (19.95 - 12) * 0.25, 1e-6);
+  EXPECT_NEAR(prompts[1].end_s, 4 + (19.95 - 12) * 0.75, 1e-6);
+  for (const auto& p : prompts) {
+    EXPECT_EQ(p.prompt.size(), 16u) << p.piece;  // a note every 0.25 s for 4 s
+    EXPECT_EQ(p.real.size(), 32u) << p.piece;
+    for (const auto& n : p.real) {
+      EXPECT_GE(n.start_s, 0.0);
+      EXPECT_LE(n.end_s, options.seconds);
+    }
+  }
+  options.pieces = 1;
+  EXPECT_EQ(eval_prompts(source, options).size(), 2u);
+  options.split = "validation";
+  EXPECT_THROW(eval_prompts(source, options), std::invalid_argument);
+}
+
+TEST(EvalBaselines, TheRealContinuationListensAndAnotherPiecesDoesNot) {
+  MaestroSource source(two_piece_set("eval_baselines"));
+  EvalOptions options;
+  const auto prompts = eval_prompts(source, options);
+  auto mean = [](const std::vector<ContinuationScore>& scores, double ContinuationScore::*field) {
+    double sum = 0;
+    for (const auto& s : scores) sum += s.*field;
+    return sum / static_cast<double>(scores.size());
+  };
+  const auto real = score_continuations(prompts, baseline_continuations("real", prompts, options), options);
+  const auto other = score_continuations(prompts, baseline_continuations("other", prompts, options), options);
+  const auto repeat = score_continuations(prompts, baseline_continuations("repeat", prompts, options), options);
+  const auto silence = score_continuations(prompts, baseline_continuations("silence", prompts, options), options);
+  EXPECT_DOUBLE_EQ(mean(real, &ContinuationScore::pcd_real), 0.0);
+  EXPECT_GT(mean(real, &ContinuationScore::listening), 0.4);  // disjoint scales: distance 1 to the other piece
+  EXPECT_LT(mean(other, &ContinuationScore::listening), -0.4);
+  EXPECT_DOUBLE_EQ(mean(real, &ContinuationScore::notes_per_s), 4.0);
+  EXPECT_DOUBLE_EQ(mean(repeat, &ContinuationScore::notes_per_s), 4.0);  // 16 notes per 4 s, twice
+  EXPECT_DOUBLE_EQ(mean(silence, &ContinuationScore::notes_per_s), 0.0);
+  EXPECT_THROW(baseline_continuations("markov", prompts, options), std::invalid_argument);
+
+  const auto table = eval_table_markdown({{"real", real, 0}, {"silence", silence, 0}});
+  EXPECT_NE(table.find("| real | 4 ± 0 |"), std::string::npos) << table;
+  EXPECT_NE(eval_csv({{"real", real, 0}}, prompts).find("real,\""), std::string::npos);
+}
+
+TEST(EvalSubset, RealPianistsStayInTheirPromptsKey) {
+  const auto zip = testing::maestro_subset();
+  if (!zip) GTEST_SKIP() << "../shared/data/maestro-asap-subset.zip is absent: the real-data eval is not run";
+  MaestroSource source(*zip);
+  EvalOptions options;
+  options.pieces = 12;
+  const auto prompts = eval_prompts(source, options);
+  ASSERT_EQ(prompts.size(), 24u);
+  const auto real = score_continuations(prompts, baseline_continuations("real", prompts, options), options);
+  const auto other = score_continuations(prompts, baseline_continuations("other", prompts, options), options);
+  std::vector<double> real_listening, other_listening;
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    real_listening.push_back(real[i].listening);
+    other_listening.push_back(other[i].listening);
+  }
+  const auto r = mean_interval(real_listening), o = mean_interval(other_listening);
+  EXPECT_GT(r.mean - r.half_width, o.mean + o.half_width)
+      << "real " << r.mean << " ± " << r.half_width << ", other " << o.mean << " ± " << o.half_width;
+}
+
+}  // namespace
+}  // namespace scorejam

@@ -1,0 +1,62 @@
+#include "core/music_metrics.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+namespace scorejam {
+namespace {
+
+Note note(double start, double end, int pitch) { return {start, end, pitch, 64, 0}; }
+
+TEST(PitchClassHistogram, CountsOnsetsPerPitchClassAcrossOctaves) {
+  auto h = pitch_class_histogram({note(0, 1, 60), note(1, 2, 72), note(2, 3, 67), note(3, 4, 48)});
+  EXPECT_DOUBLE_EQ(h[0], 0.75);  // three Cs in three octaves
+  EXPECT_DOUBLE_EQ(h[7], 0.25);
+  EXPECT_DOUBLE_EQ(pitch_class_histogram({})[0], 0.0);
+}
+
+TEST(PitchClassDistance, IsTotalVariationWithEmptyHistogramsAtTheEdges) {
+  const auto c_major = pitch_class_histogram({note(0, 1, 60), note(0, 1, 64), note(0, 1, 67)});
+  const auto c_minor = pitch_class_histogram({note(0, 1, 60), note(0, 1, 63), note(0, 1, 67)});
+  const auto f_sharp = pitch_class_histogram({note(0, 1, 66)});
+  EXPECT_DOUBLE_EQ(pitch_class_distance(c_major, c_major), 0.0);
+  EXPECT_NEAR(pitch_class_distance(c_major, c_minor), 1.0 / 3, 1e-12);  // one of three notes moved
+  EXPECT_DOUBLE_EQ(pitch_class_distance(c_major, f_sharp), 1.0);
+  EXPECT_DOUBLE_EQ(pitch_class_distance(c_major, {}), 1.0);
+  EXPECT_DOUBLE_EQ(pitch_class_distance({}, {}), 0.0);
+}
+
+TEST(PitchClassEntropy, IsZeroForOneClassAndLog2TwelveForAll) {
+  EXPECT_DOUBLE_EQ(pitch_class_entropy(pitch_class_histogram({note(0, 1, 60), note(1, 2, 72)})), 0.0);
+  std::vector<Note> chromatic;
+  for (int p = 60; p < 72; ++p) chromatic.push_back(note(0, 1, p));
+  EXPECT_NEAR(pitch_class_entropy(pitch_class_histogram(chromatic)), std::log2(12.0), 1e-12);
+}
+
+TEST(NoteMeasures, DensityRangeAndPolyphony) {
+  const std::vector<Note> notes{note(0, 2, 40), note(0, 1, 64), note(1, 2, 76)};
+  EXPECT_DOUBLE_EQ(note_density(notes, 2.0), 1.5);
+  EXPECT_EQ(pitch_range(notes), 36);
+  EXPECT_EQ(pitch_range({}), 0);
+  EXPECT_NEAR(mean_polyphony(notes, 4.0, 0.5), 2.0 * 2 / 4, 1e-12);  // two notes for 2 s of 4
+}
+
+TEST(OnsetOverlap, MatchesSamePitchWithinTheTolerance) {
+  const std::vector<Note> a{note(0, 1, 60), note(1, 2, 62), note(2, 3, 64), note(3, 4, 65)};
+  const std::vector<Note> b{note(0.05, 1, 60), note(1, 2, 63), note(2.5, 3, 64)};
+  EXPECT_DOUBLE_EQ(onset_overlap(a, b, 0.0625), 0.25);
+  EXPECT_DOUBLE_EQ(onset_overlap(a, a, 0.0), 1.0);
+  EXPECT_DOUBLE_EQ(onset_overlap({}, a, 0.1), 0.0);
+}
+
+TEST(MeanInterval, IsTheNormalApproximation) {
+  const auto r = mean_interval({1, 2, 3, 4});
+  EXPECT_DOUBLE_EQ(r.mean, 2.5);
+  EXPECT_NEAR(r.half_width, 1.96 * std::sqrt(5.0 / 3) / 2, 1e-12);
+  EXPECT_EQ(mean_interval({7}).half_width, 0.0);
+  EXPECT_EQ(mean_interval({}).n, 0u);
+}
+
+}  // namespace
+}  // namespace scorejam
