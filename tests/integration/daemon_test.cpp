@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -142,6 +143,10 @@ class DaemonTest : public ::testing::Test {
     std::lock_guard lock(heard_mutex_);
     return heard_;
   }
+  void clear_heard() {
+    std::lock_guard lock(heard_mutex_);
+    heard_.clear();
+  }
   int note_ons() {
     int n = 0;
     for (const auto& m : heard()) n += m.size() == 3 && (m[0] & 0xF0) == 0x90 && m[2] > 0;
@@ -208,12 +213,22 @@ class DaemonTest : public ::testing::Test {
 };
 
 TEST_F(DaemonTest, APhrasePlayedInGetsAnAnswerWhoseNotesAllEnd) {
-  play_phrase();
-  ASSERT_TRUE(wait_until([&] { return note_ons() > 0; }, 10s)) << "no answer\n" << daemon_->log();
-  // answer_seconds = 4: after it every note has had its note-off.
-  std::this_thread::sleep_for(6s);
-  EXPECT_GT(note_ons(), 0);
-  EXPECT_EQ(unbalanced(), 0) << "a note was left hanging" << jack_report();
+  // A note-off that JACK lost in an xrun (jackd logs it) is not the daemon's fault: then the phrase
+  // is played again, up to three times, as the MIDI port tests do. Any other hanging note fails.
+  for (int attempt = 1;; ++attempt) {
+    clear_heard();
+    const int xruns_before = jack_.xruns();
+    play_phrase();
+    ASSERT_TRUE(wait_until([&] { return note_ons() > 0; }, 10s)) << "no answer\n" << daemon_->log();
+    // answer_seconds = 4: after it every note has had its note-off, and the daemon listens again.
+    std::this_thread::sleep_for(6s);
+    EXPECT_GT(note_ons(), 0);
+    if (unbalanced() == 0 || jack_.xruns() == xruns_before || attempt == 3) {
+      EXPECT_EQ(unbalanced(), 0) << "a note was left hanging (attempt " << attempt << ")" << jack_report();
+      break;
+    }
+    std::cout << "jackd logged an xrun while the answer played and a note-off did not arrive: playing again\n";
+  }
   EXPECT_EQ(daemon_->signal_and_wait(SIGTERM, 10s), 0) << daemon_->log();
 }
 
