@@ -221,6 +221,16 @@ SampleResult sample(ScoreNet& net, at::IntArrayRef shape, const SamplerConfig& c
       mask = torch::zeros({shape[0], 1, shape[2], shape[3]}, options);
     }
     score = [&net, known, mask](const at::Tensor& x, const at::Tensor& t) { return net->forward(x, t, known, mask); };
+    if (config.guidance != 1.0) {
+      // One batch: the first half knows the roll, the second knows nothing.
+      const auto both_known = torch::cat({known, torch::zeros_like(known)});
+      const auto both_mask = torch::cat({mask, torch::zeros_like(mask)});
+      score = [&net, both_known, both_mask, w = config.guidance](const at::Tensor& x, const at::Tensor& t) {
+        const auto both = net->forward(torch::cat({x, x}), torch::cat({t, t}), both_known, both_mask);
+        const auto with = both.narrow(0, 0, x.size(0)), without = both.narrow(0, x.size(0), x.size(0));
+        return without + (with - without) * w;
+      };
+    }
   }
   if (cancel) {
     score = [inner = std::move(score), cancel](const at::Tensor& x, const at::Tensor& t) {

@@ -21,6 +21,11 @@ struct SamplerConfig {
   double rtol = 1e-5;           // ODE
   double eps = 1e-3;            // last time of the reverse process
   double temperature = 1.0;     // scales the injected noise of EM/PC (1 = the true reverse SDE)
+  // Conditional models: classifier-free guidance (Ho & Salimans 2022). The score is
+  // s_none + guidance (s_known - s_none), s_none with nothing known; 1 = plain conditional
+  // sampling; > 1 follows what is known more closely. Each evaluation then runs the network on a
+  // doubled batch (it still counts as one NFE).
+  double guidance = 1.0;
   std::uint64_t seed = 0;
   bool operator==(const SamplerConfig&) const = default;
 };

@@ -220,6 +220,7 @@ Config parse_config(const std::string& toml_text, const std::string& source) {
   sample.read<double>("rtol", s.rtol, 1e-10, 1.0);
   sample.read<double>("eps", s.eps, 1e-8, 0.5);
   sample.read<double>("temperature", s.temperature, 0.0, 10.0);
+  sample.read<double>("guidance", s.guidance, 0.0, 20.0);
   sample.read("seed", s.seed);
   sample.reject_unknown();
 
@@ -352,6 +353,7 @@ std::string to_toml(const Config& c) {
                                     {"rtol", sampler.rtol},
                                     {"eps", sampler.eps},
                                     {"temperature", sampler.temperature},
+                                    {"guidance", sampler.guidance},
                                     {"seed", static_cast<std::int64_t>(sampler.seed)}});
   const auto& e = c.live.engine;
   const auto& ls = e.settings;
