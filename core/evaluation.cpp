@@ -57,10 +57,33 @@ std::vector<EvalPrompt> eval_prompts(const MaestroSource& source, const EvalOpti
   return prompts;
 }
 
+EvalCorpus eval_corpus(const MaestroSource& source, const std::string& split, bool sustain_pedal,
+                       const std::function<void(const SkippedFile&)>& on_skip) {
+  EvalCorpus corpus;
+  std::vector<std::vector<Note>> performances;
+  double seconds = 0;
+  for (auto index : source.split(split)) {
+    try {
+      const auto midi = source.read(index);
+      performances.push_back(sustain_pedal ? apply_sustain(midi.notes, midi.controls) : midi.notes);
+      seconds += midi.duration_s;
+      corpus.markov.learn(performances.back());
+    } catch (const std::exception& e) {
+      if (on_skip) on_skip({source.describe(index), e.what()});
+    }
+  }
+  corpus.performances = performances.size();
+  corpus.statistics = note_statistics(performances, seconds);
+  return corpus;
+}
+
 std::vector<std::vector<Note>> baseline_continuations(const std::string& name, const std::vector<EvalPrompt>& prompts,
-                                                      const EvalOptions& options) {
+                                                      const EvalOptions& options, const EvalCorpus* corpus) {
+  if ((name == "random" || name == "markov-train") && !corpus)
+    throw std::invalid_argument("eval: baseline '" + name + "' needs the training corpus");
   std::vector<std::vector<Note>> out(prompts.size());
   for (std::size_t i = 0; i < prompts.size(); ++i) {
+    std::mt19937_64 rng(options.seed * 1'000'003 + i);
     if (name == "real") {
       out[i] = prompts[i].real;
     } else if (name == "other") {
@@ -72,8 +95,17 @@ std::vector<std::vector<Note>> baseline_continuations(const std::string& name, c
           n.end_s = std::min(n.end_s + offset, options.seconds);
           if (n.start_s < options.seconds) out[i].push_back(n);
         }
+    } else if (name == "random") {
+      out[i] = random_continuation(corpus->statistics, options.seconds, rng);
+    } else if (name == "markov-prompt") {
+      MarkovContinuator markov(3);
+      markov.learn(prompts[i].prompt);
+      out[i] = markov.continue_from(prompts[i].prompt, options.prompt_seconds, options.seconds, rng);
+    } else if (name == "markov-train") {
+      out[i] = corpus->markov.continue_from(prompts[i].prompt, options.prompt_seconds, options.seconds, rng);
     } else if (name != "silence") {
-      throw std::invalid_argument("eval: unknown baseline '" + name + "' (real, other, repeat, silence)");
+      throw std::invalid_argument("eval: unknown baseline '" + name +
+                                  "' (real, other, repeat, silence, random, markov-prompt, markov-train)");
     }
   }
   return out;
@@ -103,6 +135,24 @@ std::vector<ContinuationScore> score_continuations(const std::vector<EvalPrompt>
     s.pcd_others = prompts.size() > 1 ? others / static_cast<double>(prompts.size() - 1) : s.pcd_prompt;
     s.listening = s.pcd_others - s.pcd_prompt;
     s.seed_overlap = onset_overlap(notes, continuations[(i + 1) % prompts.size()], frame_s);
+    if (notes.size() > 1) {
+      double first = notes.front().start_s, last = first, durations = 0, velocities = 0;
+      for (const auto& n : notes) {
+        first = std::min(first, n.start_s);
+        last = std::max(last, n.start_s);
+      }
+      s.mean_ioi_s = (last - first) / static_cast<double>(notes.size() - 1);
+      for (const auto& n : notes) {
+        durations += n.end_s - n.start_s;
+        velocities += n.velocity;
+      }
+      s.mean_duration_s = durations / static_cast<double>(notes.size());
+      s.mean_velocity = velocities / static_cast<double>(notes.size());
+    } else if (notes.size() == 1) {
+      s.mean_duration_s = notes[0].end_s - notes[0].start_s;
+      s.mean_velocity = notes[0].velocity;
+    }
+    s.prompt_copy = prompt_copy_share(notes, prompts[i].prompt, options.prompt_seconds);
     scores.push_back(s);
   }
   return scores;
@@ -120,8 +170,28 @@ const std::vector<MetricInfo>& eval_metrics() {
        &ContinuationScore::listening},
       {"seed overlap", "share of notes (pitch, onset within 1/16 s) also in the next prompt's continuation",
        &ContinuationScore::seed_overlap},
+      {"IOI s", "mean inter-onset interval, s", &ContinuationScore::mean_ioi_s},
+      {"duration s", "mean note duration, s (pedal applied)", &ContinuationScore::mean_duration_s},
+      {"velocity", "mean MIDI velocity", &ContinuationScore::mean_velocity},
+      {"prompt copy", "share of notes in fragments of >= 4 copied from the prompt, shifted in time",
+       &ContinuationScore::prompt_copy},
   };
   return metrics;
+}
+
+SystemResult judge_system(const std::string& name, const std::vector<EvalPrompt>& prompts,
+                          const std::vector<std::vector<Note>>& continuations, const EvalOptions& options,
+                          double seconds_per_continuation) {
+  SystemResult r{name, score_continuations(prompts, continuations, options), seconds_per_continuation, {}, {}};
+  for (auto feature : {NoteFeature::kPitch, NoteFeature::kDuration}) {
+    std::vector<double> overlaps, real;
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+      for (double a : frame_overlaps(continuations[i], options.seconds, options.oa_frame_s, feature)) overlaps.push_back(a);
+      for (double a : frame_overlaps(prompts[i].real, options.seconds, options.oa_frame_s, feature)) real.push_back(a);
+    }
+    (feature == NoteFeature::kPitch ? r.pitch_oa : r.duration_oa) = overlap_measures(overlaps, real);
+  }
+  return r;
 }
 
 std::string eval_table_markdown(const std::vector<SystemResult>& systems) {
@@ -130,7 +200,7 @@ std::string eval_table_markdown(const std::vector<SystemResult>& systems) {
     head += fmt::format(" {} |", m.name);
     rule += "---|";
   }
-  std::string text = head + " s per continuation |\n" + rule + "---|\n";
+  std::string text = head + " OA pitch C / V | OA duration C / V | s per continuation |\n" + rule + "---|---|---|\n";
   for (const auto& system : systems) {
     text += fmt::format("| {} |", system.name);
     for (const auto& m : eval_metrics()) {
@@ -139,6 +209,8 @@ std::string eval_table_markdown(const std::vector<SystemResult>& systems) {
       const auto r = mean_interval(values);
       text += fmt::format(" {:.3g} ± {:.2g} |", r.mean, r.half_width);
     }
+    text += fmt::format(" {:.2f} / {:.2f} | {:.2f} / {:.2f} |", system.pitch_oa.consistency, system.pitch_oa.variance,
+                        system.duration_oa.consistency, system.duration_oa.variance);
     text += system.seconds_per_continuation > 0 ? fmt::format(" {:.2f} |\n", system.seconds_per_continuation) : " – |\n";
   }
   return text;

@@ -5,10 +5,12 @@
 // continuations the caller supplies.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "core/continuators.h"
 #include "core/maestro.h"
 #include "core/music_metrics.h"
 #include "core/notes.h"
@@ -22,6 +24,8 @@ struct EvalOptions {
   int prompts_per_piece = 2;  // at evenly spaced places through each performance
   int pieces = 0;             // 0 = every performance of the split; else the first N
   bool sustain_pedal = true;  // held notes are lengthened by the pedal, as in training
+  std::uint64_t seed = 0;     // of the random and Markov baselines
+  double oa_frame_s = 2;      // frames of Mittal et al.'s overlapping-area measures
 };
 
 struct EvalPrompt {
@@ -37,16 +41,30 @@ struct EvalPrompt {
 std::vector<EvalPrompt> eval_prompts(const MaestroSource& source, const EvalOptions& options,
                                      const std::function<void(const SkippedFile&)>& on_skip = {});
 
+// What the random and the learned Markov baselines know: the notes of a split (default: train).
+struct EvalCorpus {
+  NoteStatistics statistics;
+  MarkovContinuator markov{3};
+  std::size_t performances = 0;
+};
+EvalCorpus eval_corpus(const MaestroSource& source, const std::string& split, bool sustain_pedal,
+                       const std::function<void(const SkippedFile&)>& on_skip = {});
+
 // The baselines, each a continuation of every prompt (times from 0, within `seconds`):
-//   real     the pianist's own continuation (the ceiling);
-//   other    the real continuation of another prompt, half the list away (music of the right style
-//            that did not hear this prompt: the floor of listening);
-//   repeat   the prompt played again and again;
-//   silence  nothing.
+//   real          the pianist's own continuation (the ceiling);
+//   other         the real continuation of another prompt, half the list away (music of the right
+//                 style that did not hear this prompt: the floor of listening);
+//   repeat        the prompt played again and again;
+//   silence       nothing;
+//   random        random notes at the corpus' rate, with its pitches, durations and velocities;
+//   markov-prompt a Markov continuator (order <= 3) learned from the prompt alone;
+//   markov-train  the same learned from the corpus.
+// random and markov-train need the corpus; every prompt's draw is seeded from options.seed.
 std::vector<std::vector<Note>> baseline_continuations(const std::string& name, const std::vector<EvalPrompt>& prompts,
-                                                      const EvalOptions& options);
+                                                      const EvalOptions& options, const EvalCorpus* corpus = nullptr);
 inline const std::vector<std::string>& baseline_names() {
-  static const std::vector<std::string> names{"real", "other", "repeat", "silence"};
+  static const std::vector<std::string> names{"real",   "other",         "repeat",      "silence",
+                                              "random", "markov-prompt", "markov-train"};
   return names;
 }
 
@@ -61,6 +79,10 @@ struct ContinuationScore {
   double pcd_others = 0;     // ... mean over the other prompts
   double listening = 0;      // pcd_others - pcd_prompt: > 0 when it follows its own prompt's key
   double seed_overlap = 0;   // onset_overlap with the next prompt's continuation (same system, same seed)
+  double mean_ioi_s = 0;     // mean inter-onset interval (0 with fewer than 2 notes)
+  double mean_duration_s = 0;
+  double mean_velocity = 0;
+  double prompt_copy = 0;    // prompt_copy_share: notes copied from the prompt, shifted in time
 };
 std::vector<ContinuationScore> score_continuations(const std::vector<EvalPrompt>& prompts,
                                                    const std::vector<std::vector<Note>>& continuations,
@@ -77,7 +99,12 @@ struct SystemResult {
   std::string name;
   std::vector<ContinuationScore> scores;
   double seconds_per_continuation = 0;  // compute time, 0 for baselines
+  OverlapMeasures pitch_oa, duration_oa;  // against the real continuations (Mittal et al. 2021)
 };
+// Scores a system's continuations of the prompts, with the overlapping-area measures.
+SystemResult judge_system(const std::string& name, const std::vector<EvalPrompt>& prompts,
+                          const std::vector<std::vector<Note>>& continuations, const EvalOptions& options,
+                          double seconds_per_continuation = 0);
 // A Markdown table: one row per system, one column per metric, "mean ± 95% CI half-width".
 std::string eval_table_markdown(const std::vector<SystemResult>& systems);
 // CSV: one row per system and prompt.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 
 namespace scorejam {
@@ -60,6 +61,79 @@ double onset_overlap(const std::vector<Note>& a, const std::vector<Note>& b, dou
       return m.pitch == n.pitch && std::abs(m.start_s - n.start_s) <= tolerance_s;
     });
   return static_cast<double>(matched) / static_cast<double>(a.size());
+}
+
+double prompt_copy_share(const std::vector<Note>& generated, const std::vector<Note>& prompt, double prompt_seconds,
+                         double grid_s, std::size_t min_fragment) {
+  if (generated.empty() || prompt.empty()) return 0;
+  // Candidate shifts: every generated-minus-prompt onset difference of one pitch, on the grid.
+  std::map<long, std::vector<std::size_t>> matched_by_shift;
+  for (std::size_t i = 0; i < generated.size(); ++i)
+    for (const auto& p : prompt) {
+      if (p.pitch != generated[i].pitch) continue;
+      const long shift = std::lround((generated[i].start_s + prompt_seconds - p.start_s) / grid_s);
+      auto& matched = matched_by_shift[shift];
+      if (matched.empty() || matched.back() != i) matched.push_back(i);
+    }
+  std::vector<bool> copied(generated.size(), false);
+  for (const auto& [shift, matched] : matched_by_shift)
+    if (matched.size() >= min_fragment)
+      for (auto i : matched) copied[i] = true;
+  return static_cast<double>(std::count(copied.begin(), copied.end(), true)) / static_cast<double>(generated.size());
+}
+
+double gaussian_overlap(double m1, double s1, double m2, double s2) {
+  const double low = std::min(m1 - 8 * s1, m2 - 8 * s2), high = std::max(m1 + 8 * s1, m2 + 8 * s2);
+  constexpr int kSteps = 4000;
+  const double dx = (high - low) / kSteps;
+  auto pdf = [](double x, double m, double s) { return std::exp(-0.5 * (x - m) * (x - m) / (s * s)) / (s * std::sqrt(2 * M_PI)); };
+  double area = 0;
+  for (int i = 0; i < kSteps; ++i) {
+    const double x = low + (i + 0.5) * dx;
+    area += std::min(pdf(x, m1, s1), pdf(x, m2, s2)) * dx;
+  }
+  return std::min(1.0, area);
+}
+
+std::vector<double> frame_overlaps(const std::vector<Note>& notes, double seconds, double frame_s, NoteFeature feature) {
+  const auto frames = static_cast<std::size_t>(std::ceil(seconds / frame_s - 1e-9));
+  std::vector<std::vector<double>> values(frames);
+  for (const auto& n : notes) {
+    const auto f = static_cast<std::size_t>(std::max(0.0, n.start_s) / frame_s);
+    if (f < frames) values[f].push_back(feature == NoteFeature::kPitch ? n.pitch : n.end_s - n.start_s);
+  }
+  const double min_std = feature == NoteFeature::kPitch ? 0.5 : 1.0 / 32;
+  auto fit = [&](const std::vector<double>& v) {
+    const double mean = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+    double squares = 0;
+    for (double x : v) squares += (x - mean) * (x - mean);
+    return std::pair{mean, std::max(min_std, std::sqrt(squares / static_cast<double>(v.size())))};
+  };
+  std::vector<double> overlaps;
+  for (std::size_t f = 0; f + 1 < frames; ++f) {
+    if (values[f].empty() || values[f + 1].empty()) continue;
+    const auto [m1, s1] = fit(values[f]);
+    const auto [m2, s2] = fit(values[f + 1]);
+    overlaps.push_back(gaussian_overlap(m1, s1, m2, s2));
+  }
+  return overlaps;
+}
+
+OverlapMeasures overlap_measures(const std::vector<double>& overlaps, const std::vector<double>& real_overlaps) {
+  auto moments = [](const std::vector<double>& v) {
+    if (v.empty()) return std::pair{0.0, 0.0};
+    const double mean = std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+    double squares = 0;
+    for (double x : v) squares += (x - mean) * (x - mean);
+    return std::pair{mean, squares / static_cast<double>(v.size())};
+  };
+  const auto [mean, var] = moments(overlaps);
+  const auto [real_mean, real_var] = moments(real_overlaps);
+  OverlapMeasures m;
+  if (overlaps.empty() || real_overlaps.empty()) return m;
+  m.consistency = real_mean > 0 ? std::max(0.0, 1 - std::abs(mean - real_mean) / real_mean) : 0.0;
+  m.variance = real_var > 0 ? std::max(0.0, 1 - std::abs(var - real_var) / real_var) : 0.0;
+  return m;
 }
 
 MeanInterval mean_interval(const std::vector<double>& values) {

@@ -38,6 +38,30 @@ double mean_polyphony(const std::vector<Note>& notes, double seconds, double ste
 // that overlap strongly were decided by the seed, not by what was played.
 double onset_overlap(const std::vector<Note>& a, const std::vector<Note>& b, double tolerance_s);
 
+// Copying the prompt: the share of the notes of `generated` (times from the prompt's end) that
+// belong to a copied fragment: a time shift, on a grid of `grid_s`, under which at least
+// `min_fragment` notes of `generated` land on prompt notes of the same pitch (onsets within half a
+// grid step). Notes matched under any such shift count. The prompt looped scores 1.
+double prompt_copy_share(const std::vector<Note>& generated, const std::vector<Note>& prompt, double prompt_seconds,
+                         double grid_s = 1.0 / 16, std::size_t min_fragment = 4);
+
+// Overlapping area of the densities of N(m1, s1^2) and N(m2, s2^2): 1 for equal ones, towards 0 for
+// distant ones (numerical integral of min(pdf1, pdf2)).
+double gaussian_overlap(double m1, double s1, double m2, double s2);
+
+// Mittal et al., "Symbolic music generation with diffusion models", ISMIR 2021: the notes cut into
+// frames of `frame_s`; per frame a Gaussian of a feature (pitch in semitones, or duration in s)
+// fitted to its notes (std floored at `min_std`); the overlapping area of each pair of adjacent
+// frames that both have notes. Consistency and variance then compare the mean and the variance of
+// these areas with the real music's.
+enum class NoteFeature { kPitch, kDuration };
+std::vector<double> frame_overlaps(const std::vector<Note>& notes, double seconds, double frame_s, NoteFeature feature);
+struct OverlapMeasures {
+  double consistency = 0;  // max(0, 1 - |mean - mean_real| / mean_real)
+  double variance = 0;     // max(0, 1 - |var - var_real| / var_real)
+};
+OverlapMeasures overlap_measures(const std::vector<double>& overlaps, const std::vector<double>& real_overlaps);
+
 // Mean and the half-width of its normal-approximation 95% confidence interval (1.96 s / sqrt n).
 struct MeanInterval {
   double mean = 0;

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 
 #include "core/checkpoint.h"
 #include "core/continuation.h"
@@ -131,9 +132,18 @@ int run_eval(const EvalCommand& command, const Config& config) {
   spdlog::info("eval: {} prompts of {} s from split '{}', continuations of {} s", prompts.size(), command.prompt_seconds,
                command.split, command.seconds);
 
+  options.seed = config.sample.sampler.seed;
+  std::optional<EvalCorpus> corpus;
+  for (const auto& name : command.baselines)
+    if ((name == "random" || name == "markov-train") && !corpus) {
+      corpus = eval_corpus(source, "train", options.sustain_pedal);
+      spdlog::info("eval: the random and Markov baselines learned {} train performances ({:.1f} notes/s)",
+                   corpus->performances, corpus->statistics.notes_per_s);
+    }
   std::vector<SystemResult> systems;
   for (const auto& name : command.baselines)
-    systems.push_back({name, score_continuations(prompts, baseline_continuations(name, prompts, options), options), 0});
+    systems.push_back(
+        judge_system(name, prompts, baseline_continuations(name, prompts, options, corpus ? &*corpus : nullptr), options));
   auto checkpoints = command.checkpoints;
   if (checkpoints.empty()) checkpoints.push_back(config.sample.checkpoint);
   for (const auto& checkpoint : checkpoints) {
@@ -156,7 +166,7 @@ int run_eval(const EvalCommand& command, const Config& config) {
                     continuations.back().size(), result.wall_s);
     }
     const auto name = fmt::format("{} ({} {})", path.stem().string(), to_string(request.sampler.kind), request.sampler.steps);
-    systems.push_back({name, score_continuations(prompts, continuations, options), wall / static_cast<double>(prompts.size())});
+    systems.push_back(judge_system(name, prompts, continuations, options, wall / static_cast<double>(prompts.size())));
   }
 
   const auto table = eval_table_markdown(systems);
@@ -167,6 +177,9 @@ int run_eval(const EvalCommand& command, const Config& config) {
               prompts.size(), command.prompts_per_piece, command.prompt_seconds, data.c_str(), command.split.c_str(),
               command.seconds, table.c_str());
   for (const auto& m : eval_metrics()) std::printf("  %s: %s\n", m.name, m.definition);
+  std::printf("  OA pitch / duration C / V: Mittal et al. (ISMIR 2021) overlapping-area consistency / variance of the\n"
+              "    pitch and duration Gaussians of adjacent %.0f s frames, against the real continuations (1 = alike)\n",
+              options.oa_frame_s);
   std::printf("\nwritten: %s/table.md, %s/scores.csv\n", command.out_dir.c_str(), command.out_dir.c_str());
   return 0;
 }

@@ -114,8 +114,8 @@ int main(int argc, char** argv) {
   eval_app->add_option("--data", eval_command.data, "MAESTRO zip or folder (train.data)");
   eval_app->add_option("--checkpoint", eval_command.checkpoints, "model(s) to judge, repeatable (sample.checkpoint)")
       ->check(CLI::ExistingFile);
-  eval_app->add_option("--baselines", eval_command.baselines, "baselines: real other repeat silence")
-      ->capture_default_str()->check(CLI::IsMember({"real", "other", "repeat", "silence"}));
+  eval_app->add_option("--baselines", eval_command.baselines, "baselines: real other repeat silence random markov-prompt markov-train")
+      ->capture_default_str()->check(CLI::IsMember({"real", "other", "repeat", "silence", "random", "markov-prompt", "markov-train"}));
   eval_app->add_option("--split", eval_command.split, "split of the set")->capture_default_str()
       ->check(CLI::IsMember({"train", "validation", "test"}));
   eval_app->add_option("--prompt-seconds", eval_command.prompt_seconds, "context given")->capture_default_str()

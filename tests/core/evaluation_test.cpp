@@ -74,9 +74,40 @@ TEST(EvalBaselines, TheRealContinuationListensAndAnotherPiecesDoesNot) {
   EXPECT_DOUBLE_EQ(mean(silence, &ContinuationScore::notes_per_s), 0.0);
   EXPECT_THROW(baseline_continuations("markov", prompts, options), std::invalid_argument);
 
-  const auto table = eval_table_markdown({{"real", real, 0}, {"silence", silence, 0}});
+  EXPECT_DOUBLE_EQ(mean(repeat, &ContinuationScore::prompt_copy), 1.0);
+  EXPECT_DOUBLE_EQ(mean(silence, &ContinuationScore::prompt_copy), 0.0);
+  EXPECT_DOUBLE_EQ(mean(real, &ContinuationScore::mean_ioi_s), 0.25);
+  EXPECT_THROW(baseline_continuations("random", prompts, options), std::invalid_argument);  // needs a corpus
+
+  const auto judged_real = judge_system("real", prompts, baseline_continuations("real", prompts, options), options);
+  EXPECT_DOUBLE_EQ(judged_real.pitch_oa.consistency, 1.0);
+  EXPECT_DOUBLE_EQ(judged_real.duration_oa.variance, 1.0);
+  const auto table = eval_table_markdown(
+      {judged_real, judge_system("silence", prompts, baseline_continuations("silence", prompts, options), options)});
   EXPECT_NE(table.find("| real | 4 ± 0 |"), std::string::npos) << table;
-  EXPECT_NE(eval_csv({{"real", real, 0}}, prompts).find("real,\""), std::string::npos);
+  EXPECT_NE(table.find("| silence | 0 ± 0 |"), std::string::npos) << table;
+  EXPECT_NE(eval_csv({judged_real}, prompts).find("real,\""), std::string::npos);
+}
+
+TEST(EvalBaselines, TheCorpusBaselinesPlayAtTheCorpusRateFromItsNotes) {
+  MaestroSource source(two_piece_set("eval_corpus"));
+  EvalOptions options;
+  // Learn from the test split itself (the fake set's only readable one).
+  const auto corpus = eval_corpus(source, "test", true);
+  EXPECT_EQ(corpus.performances, 2u);
+  EXPECT_NEAR(corpus.statistics.notes_per_s, 160 / 39.9, 1e-6);
+  const auto prompts = eval_prompts(source, options);
+  const auto random = baseline_continuations("random", prompts, options, &corpus);
+  const auto learned = baseline_continuations("markov-prompt", prompts, options, &corpus);
+  double notes = 0;
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    notes += static_cast<double>(random[i].size());
+    // Learned from a scale played up and round: the prompt's own notes, 4 a second, in its key.
+    EXPECT_EQ(learned[i].size(), 32u) << i;
+    for (const auto& n : learned[i]) EXPECT_EQ(pitch_class_histogram(prompts[i].prompt)[static_cast<std::size_t>(n.pitch % 12)] > 0, true);
+  }
+  EXPECT_NEAR(notes / static_cast<double>(prompts.size()) / options.seconds, corpus.statistics.notes_per_s, 1.5);
+  EXPECT_EQ(baseline_continuations("random", prompts, options, &corpus), random) << "seeded";
 }
 
 TEST(EvalSubset, RealPianistsStayInTheirPromptsKey) {

@@ -50,6 +50,34 @@ TEST(OnsetOverlap, MatchesSamePitchWithinTheTolerance) {
   EXPECT_DOUBLE_EQ(onset_overlap({}, a, 0.1), 0.0);
 }
 
+TEST(PromptCopyShare, CountsFragmentsCopiedUnderOneShift) {
+  const std::vector<Note> prompt{note(0, 0.5, 60), note(0.5, 1, 62), note(1, 1.5, 64), note(1.5, 2, 65)};
+  std::vector<Note> copy;
+  for (auto n : prompt) copy.push_back({n.start_s + 1, n.end_s + 1, n.pitch, 64, 0});  // 2 s prompt, replayed 1 s after its end
+  EXPECT_DOUBLE_EQ(prompt_copy_share(copy, prompt, 2.0), 1.0);
+  copy.push_back(note(3, 3.5, 90));
+  EXPECT_DOUBLE_EQ(prompt_copy_share(copy, prompt, 2.0), 0.8);
+  // Three notes in the prompt's pitches but each under its own shift: no fragment.
+  EXPECT_DOUBLE_EQ(prompt_copy_share({note(0, 1, 60), note(0.3, 1, 62), note(1.7, 2, 64)}, prompt, 2.0), 0.0);
+}
+
+TEST(GaussianOverlap, IsOneForEqualAndFallsWithDistance) {
+  EXPECT_NEAR(gaussian_overlap(60, 3, 60, 3), 1.0, 1e-3);
+  // Equal stds, means d apart: 2 Phi(-d / 2s).
+  EXPECT_NEAR(gaussian_overlap(60, 2, 62, 2), 2 * 0.5 * std::erfc(0.5 / std::sqrt(2.0)), 1e-3);
+  EXPECT_LT(gaussian_overlap(40, 1, 80, 1), 1e-6);
+}
+
+TEST(FrameOverlaps, ComparesAdjacentFramesWithNotes) {
+  std::vector<Note> notes{note(0.1, 0.5, 60), note(0.5, 1, 64), note(2.1, 2.5, 60), note(2.5, 3, 64), note(6.2, 7, 90)};
+  const auto pitch = frame_overlaps(notes, 8, 2, NoteFeature::kPitch);
+  ASSERT_EQ(pitch.size(), 1u);  // frames 0 and 1 alike; frame 2 is empty, so neither 1-2 nor 2-3 counts
+  EXPECT_NEAR(pitch[0], 1.0, 1e-3);
+  const auto m = overlap_measures({0.5, 0.7}, {0.6, 0.6, 0.6, 0.8});
+  EXPECT_NEAR(m.consistency, 1 - std::abs(0.6 - 0.65) / 0.65, 1e-12);
+  EXPECT_NEAR(m.variance, 1 - std::abs(0.01 - 0.0075) / 0.0075, 1e-9);
+}
+
 TEST(MeanInterval, IsTheNormalApproximation) {
   const auto r = mean_interval({1, 2, 3, 4});
   EXPECT_DOUBLE_EQ(r.mean, 2.5);
