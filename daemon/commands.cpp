@@ -2,12 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cctype>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 
 #include "core/checkpoint.h"
+#include "core/audio_render.h"
 #include "core/continuation.h"
 #include "core/evaluation.h"
 #include "core/maestro.h"
@@ -115,6 +117,53 @@ int run_sample(const SampleCommand& command, const Config& config) {
   return 0;
 }
 
+namespace {
+
+// Pictures (and WAVs) of the first prompts, prompt + continuation per system; returns the Markdown
+// that shows them.
+std::string write_listening(const EvalCommand& command, const std::vector<EvalPrompt>& prompts,
+                            const std::vector<SystemResult>& systems,
+                            const std::vector<std::vector<std::vector<Note>>>& played) {
+  const auto count = std::min<std::size_t>(prompts.size(), static_cast<std::size_t>(std::max(0, command.pictures)));
+  if (count == 0) return {};
+  std::optional<fs::path> soundfont;
+  if (command.render_audio) {
+    soundfont = command.soundfont.empty() ? find_soundfont() : std::optional<fs::path>(command.soundfont);
+    if (!soundfont)
+      throw std::runtime_error("eval --render-audio: no General MIDI soundfont in /usr/share/sounds/sf2 "
+                               "(apt install timgm6mb-soundfont, or give --soundfont)");
+  }
+  const auto dir = fs::path(command.out_dir) / "listen";
+  fs::create_directories(dir);
+  std::string markdown = "\n## Prompt + continuation\n\nThe shaded part is the prompt.\n";
+  for (std::size_t k = 0; k < count; ++k) {
+    markdown += fmt::format("\n### {} at {:.1f} s\n\n", prompts[k].piece, prompts[k].end_s);
+    for (std::size_t s = 0; s < systems.size(); ++s) {
+      auto notes = prompts[k].prompt;
+      for (auto n : played[s][k]) {
+        n.start_s += command.prompt_seconds;
+        n.end_s += command.prompt_seconds;
+        notes.push_back(n);
+      }
+      std::string stem = fmt::format("{:02d}_{}", k, systems[s].name);
+      for (auto& c : stem)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+      PictureOptions picture;
+      picture.title = fmt::format("{}: {} at {:.1f} s", systems[s].name, prompts[k].piece, prompts[k].end_s);
+      picture.end_s = command.prompt_seconds + command.seconds;
+      picture.marked_start_s = 0;
+      picture.marked_end_s = command.prompt_seconds;
+      write_roll_png(notes, dir / (stem + ".png"), picture);
+      markdown += fmt::format("![{}](listen/{}.png)\n", systems[s].name, stem);
+      if (soundfont) render_wav(notes, dir / (stem + ".wav"), *soundfont);
+    }
+  }
+  spdlog::info("eval: pictures{} of {} prompts in {}", soundfont ? " and WAVs" : "", count, dir.string());
+  return markdown;
+}
+
+}  // namespace
+
 int run_eval(const EvalCommand& command, const Config& config) {
   const auto data = command.data.empty() ? config.train.data : command.data;
   if (data.empty()) throw ConfigError("eval: no data set: give --data or train.data");
@@ -141,9 +190,11 @@ int run_eval(const EvalCommand& command, const Config& config) {
                    corpus->performances, corpus->statistics.notes_per_s);
     }
   std::vector<SystemResult> systems;
-  for (const auto& name : command.baselines)
-    systems.push_back(
-        judge_system(name, prompts, baseline_continuations(name, prompts, options, corpus ? &*corpus : nullptr), options));
+  std::vector<std::vector<std::vector<Note>>> played;  // per system, per prompt
+  for (const auto& name : command.baselines) {
+    played.push_back(baseline_continuations(name, prompts, options, corpus ? &*corpus : nullptr));
+    systems.push_back(judge_system(name, prompts, played.back(), options));
+  }
   auto checkpoints = command.checkpoints;
   if (checkpoints.empty()) checkpoints.push_back(config.sample.checkpoint);
   for (const auto& checkpoint : checkpoints) {
@@ -167,11 +218,13 @@ int run_eval(const EvalCommand& command, const Config& config) {
     }
     const auto name = fmt::format("{} ({} {})", path.stem().string(), to_string(request.sampler.kind), request.sampler.steps);
     systems.push_back(judge_system(name, prompts, continuations, options, wall / static_cast<double>(prompts.size())));
+    played.push_back(std::move(continuations));
   }
 
-  const auto table = eval_table_markdown(systems);
+  auto table = eval_table_markdown(systems);
   fs::create_directories(command.out_dir);
-  std::ofstream(fs::path(command.out_dir) / "table.md") << table;
+  const auto listen = write_listening(command, prompts, systems, played);
+  std::ofstream(fs::path(command.out_dir) / "table.md") << table << listen;
   std::ofstream(fs::path(command.out_dir) / "scores.csv") << eval_csv(systems, prompts);
   std::printf("%zu prompts (%d per piece) of %.1f s from %s, split %s; %.1f s continuations; mean ± 95%% CI\n\n%s\n",
               prompts.size(), command.prompts_per_piece, command.prompt_seconds, data.c_str(), command.split.c_str(),

@@ -49,6 +49,9 @@ struct EvalCommand {
   int prompts_per_piece = 2;
   int pieces = 0;                        // 0 = all
   std::string out_dir = "eval";
+  int pictures = 3;                      // prompts drawn, per system: prompt + continuation
+  bool render_audio = false;             // also a WAV of each drawn one, through FluidSynth
+  std::string soundfont;                 // "" = find_soundfont()
 };
 // Judges each model (with config.sample.sampler) and baseline on the split's prompts: prints the
 // Markdown table and writes it with the per-prompt CSV to out_dir.

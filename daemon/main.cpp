@@ -126,6 +126,11 @@ int main(int argc, char** argv) {
   eval_app->add_option("--pieces", eval_command.pieces, "first N performances of the split (0 = all)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   eval_app->add_option("-o,--out", eval_command.out_dir, "output folder")->capture_default_str();
+  eval_app->add_option("--pictures", eval_command.pictures, "prompts drawn per system (prompt + continuation)")
+      ->capture_default_str()->check(CLI::Range(0, 1000));
+  eval_app->add_flag("--render-audio", eval_command.render_audio, "also render each drawn one to WAV through FluidSynth");
+  eval_app->add_option("--soundfont", eval_command.soundfont, "General MIDI soundfont for --render-audio (default: Debian's)")
+      ->check(CLI::ExistingFile);
   eval_app->add_option("--sampler", sampler_kind, "em, pc, ode or heun (sample.sampler)")
       ->check(CLI::IsMember({"em", "pc", "ode", "heun"}));
   eval_app->add_option("--steps", sampler_steps, "sampler steps (sample.steps)")->check(CLI::Range(1, 100000));
