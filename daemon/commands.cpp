@@ -11,6 +11,7 @@
 #include "core/checkpoint.h"
 #include "core/audio_render.h"
 #include "core/continuation.h"
+#include "core/eval_plot.h"
 #include "core/evaluation.h"
 #include "core/maestro.h"
 #include "core/midi_file.h"
@@ -224,7 +225,23 @@ int run_eval(const EvalCommand& command, const Config& config) {
   auto table = eval_table_markdown(systems);
   fs::create_directories(command.out_dir);
   const auto listen = write_listening(command, prompts, systems, played);
-  std::ofstream(fs::path(command.out_dir) / "table.md") << table << listen;
+  // One picture per measure: every continuation a dot, the mean and its 95% CI a bar.
+  std::string plots = "\n## Measures per system\n\n";
+  const auto plot_dir = fs::path(command.out_dir) / "plots";
+  fs::create_directories(plot_dir);
+  for (const auto& m : eval_metrics()) {
+    std::vector<MetricRow> rows;
+    for (const auto& system : systems) {
+      rows.push_back({system.name, {}});
+      for (const auto& s : system.scores) rows.back().values.push_back(s.*m.field);
+    }
+    std::string stem = m.name;
+    for (auto& c : stem)
+      if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+    write_metric_png(m.name, m.definition, rows, plot_dir / (stem + ".png"));
+    plots += fmt::format("![{}](plots/{}.png)\n", m.name, stem);
+  }
+  std::ofstream(fs::path(command.out_dir) / "table.md") << table << plots << listen;
   std::ofstream(fs::path(command.out_dir) / "scores.csv") << eval_csv(systems, prompts);
   std::printf("%zu prompts (%d per piece) of %.1f s from %s, split %s; %.1f s continuations; mean ± 95%% CI\n\n%s\n",
               prompts.size(), command.prompts_per_piece, command.prompt_seconds, data.c_str(), command.split.c_str(),

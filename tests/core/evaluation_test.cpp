@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/eval_plot.h"
 #include "core/midi_file.h"
 #include "tests/core/test_support.h"
 
@@ -108,6 +109,23 @@ TEST(EvalBaselines, TheCorpusBaselinesPlayAtTheCorpusRateFromItsNotes) {
   }
   EXPECT_NEAR(notes / static_cast<double>(prompts.size()) / options.seconds, corpus.statistics.notes_per_s, 1.5);
   EXPECT_EQ(baseline_continuations("random", prompts, options, &corpus), random) << "seeded";
+}
+
+TEST(EvalPlot, DrawsARowPerSystemAndNamesAPathItCannotWrite) {
+  const auto dir = testing::scratch_dir("eval_plot");
+  const std::vector<MetricRow> rows{{"real", {1, 2, 3}}, {"silence", {0, 0, 0}}, {"none", {}}};
+  write_metric_png("notes/s", "notes begun per second", rows, dir / "m.png");
+  const auto png = testing::read_file(dir / "m.png");
+  ASSERT_GT(png.size(), 24u);
+  EXPECT_EQ(std::string(png.begin() + 1, png.begin() + 4), "PNG");
+  const auto height = (png[20] << 24) | (png[21] << 16) | (png[22] << 8) | png[23];  // IHDR
+  EXPECT_EQ(height, 64 + 46 + 34 * 3);
+  try {
+    write_metric_png("x", "", rows, dir / "missing" / "m.png");
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("missing"), std::string::npos) << e.what();
+  }
 }
 
 TEST(EvalSubset, RealPianistsStayInTheirPromptsKey) {
