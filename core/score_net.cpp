@@ -17,6 +17,8 @@ int64_t norm_groups(int width) {
 
 int64_t round_up(int64_t n, int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
 
+constexpr int kSummaryKeys = 88;  // the context summary's keys (other heights are pooled to it)
+
 }  // namespace
 
 ScoreNetImpl::ScoreNetImpl(const ScoreNetConfig& config, const Sde& sde) : config_(config), sde_(sde) {
@@ -29,10 +31,14 @@ ScoreNetImpl::ScoreNetImpl(const ScoreNetConfig& config, const Sde& sde) : confi
     throw std::invalid_argument("ScoreNet: preconditioning must be \"song\" or \"edm\", not \"" +
                                 config.preconditioning + "\"");
   if (!(config.sigma_data > 0)) throw std::invalid_argument("ScoreNet: sigma_data must be > 0");
+  if (config.context_summary && !config.conditional)
+    throw std::invalid_argument("ScoreNet: context_summary needs a conditional model");
 
   // Fixed random features: a buffer, saved with the weights but never trained.
   fourier_w_ = register_buffer("fourier_w", torch::randn({config.embed_dim / 2}) * config.fourier_scale);
   embed_ = register_module("embed", torch::nn::Linear(config.embed_dim, config.embed_dim));
+  if (config.context_summary)
+    summary_ = register_module("summary", torch::nn::Linear(config.channels * kSummaryKeys + 1, config.embed_dim));
 
   const auto& w = config.widths;
   const int depth = static_cast<int>(w.size()) - 1;
@@ -103,7 +109,15 @@ torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor&
   if (pad_h || pad_w) h = torch::constant_pad_nd(h, {0, pad_w, 0, pad_h});
 
   const auto projected = t.unsqueeze(1) * fourier_w_.unsqueeze(0) * (2.0 * M_PI);
-  const auto embed = torch::silu(embed_->forward(torch::cat({torch::sin(projected), torch::cos(projected)}, 1)));
+  auto embed = torch::silu(embed_->forward(torch::cat({torch::sin(projected), torch::cos(projected)}, 1)));
+  if (config_.context_summary) {
+    // Each key's mean over the known frames, in [0, 1] (silence 0), per channel; and the share known.
+    const auto frames_known = mask.sum(3).clamp_min(1.0);                   // [B, 1, H]
+    auto per_key = ((known + 1.0) * 0.5 * mask).sum(3) / frames_known;     // [B, C, H]
+    if (per_key.size(2) != kSummaryKeys) per_key = torch::adaptive_avg_pool1d(per_key, kSummaryKeys);
+    const auto share = mask.mean({1, 2, 3}).unsqueeze(1);                  // [B, 1]
+    embed = embed + torch::silu(summary_->forward(torch::cat({per_key.flatten(1), share}, 1)));
+  }
   auto inject = [&](torch::nn::ModuleList& dense, std::size_t i) {
     return dense[i]->as<torch::nn::Linear>()->forward(embed).unsqueeze(-1).unsqueeze(-1);
   };

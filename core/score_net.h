@@ -36,6 +36,10 @@ struct ScoreNetConfig {
   // "song": output / std(t), Song's ScoreNet. "edm": Karras et al.'s preconditioning with the data
   // std sigma_data, in the sigma = std / mean space of the SDE; its loss weighs every noise level
   // alike (see dsm_loss).
+  // Conditional models: the known roll summed up (each key's mean over the known frames, per
+  // channel, and the share of the window known) joins the time embedding, so every level hears the
+  // register, key and density of what was played, not only the convolutions near it.
+  bool context_summary = false;
   std::string preconditioning = "song";
   double sigma_data = 0.5;
   bool operator==(const ScoreNetConfig&) const = default;
@@ -59,6 +63,7 @@ class ScoreNetImpl : public torch::nn::Module {
   Sde sde_;
   torch::Tensor fourier_w_;
   torch::nn::Linear embed_{nullptr};
+  torch::nn::Linear summary_{nullptr};  // context_summary: [C x 88 + 1] -> embed_dim
   torch::nn::ModuleList down_convs_, down_dense_, down_norms_;
   torch::nn::ModuleList up_convs_, up_dense_, up_norms_;
   torch::nn::Conv2d out_{nullptr};

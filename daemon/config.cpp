@@ -171,6 +171,7 @@ Config parse_config(const std::string& toml_text, const std::string& source) {
   model.read<double>("fourier_scale", net.fourier_scale, 0.0, 1000.0);
   model.read("attention", net.attention);
   model.read("conditional", net.conditional);
+  model.read("context_summary", net.context_summary);
   model.read("preconditioning", net.preconditioning, {"song", "edm"});
   model.read<double>("sigma_data", net.sigma_data, 1e-3, 100.0);
   std::string sde = to_string(c.model.sde.kind);
@@ -319,6 +320,7 @@ std::string to_toml(const Config& c) {
                                    {"fourier_scale", c.model.net.fourier_scale},
                                    {"attention", c.model.net.attention},
                                    {"conditional", c.model.net.conditional},
+                                   {"context_summary", c.model.net.context_summary},
                                    {"preconditioning", c.model.net.preconditioning},
                                    {"sigma_data", c.model.net.sigma_data},
                                    {"sde", to_string(c.model.sde.kind)},

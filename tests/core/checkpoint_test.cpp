@@ -173,6 +173,8 @@ TEST(ModelSpec, TomlRoundTrip) {
   spec.net.attention = true;
   spec.net.preconditioning = "edm";
   spec.net.sigma_data = 0.3;
+  spec.net.conditional = true;
+  spec.net.context_summary = true;
   EXPECT_EQ(spec_from_toml(spec_to_toml(spec), "x"), spec);
   EXPECT_THROW(spec_from_toml("[net]\nchannels = 1\n", "x"), CheckpointError);
 }

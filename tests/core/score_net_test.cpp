@@ -62,6 +62,32 @@ TEST(ScoreNet, ConditionalModelReadsTheKnownRoll) {
   EXPECT_THROW(net->forward(x, t), std::invalid_argument);
 }
 
+// A key held in the known past, far from the frames looked at: beyond any convolution's reach, only
+// GroupNorm's statistics (a trace) and the summary carry it there.
+TEST(ScoreNet, ContextSummaryCarriesTheKnownRollToEveryFrame) {
+  double change[2] = {0, 0};
+  for (bool summary : {false, true}) {
+    torch::manual_seed(0);
+    ScoreNetConfig config{1, {8, 16}, 16};
+    config.conditional = true;
+    config.context_summary = summary;
+    ScoreNet net(config, Sde{});
+    auto x = torch::randn({1, 1, 88, 64});
+    auto t = torch::full({1}, 0.5);
+    auto mask = torch::zeros({1, 1, 88, 64});
+    mask.slice(3, 0, 8).fill_(1);
+    auto silent = -torch::ones_like(x);
+    auto played = silent.clone();
+    played.slice(3, 0, 4).select(2, 40).fill_(1.0);  // one key held for the first 4 frames
+    auto far = [&](const torch::Tensor& known) { return net->forward(x, t, known, mask).slice(3, 48, 64); };
+    change[summary] = (far(silent) - far(played)).abs().mean().item<double>();
+  }
+  EXPECT_GT(change[1], 5 * change[0]) << "without " << change[0] << ", with " << change[1];
+  ScoreNetConfig unconditional{1, {8, 16}, 16};
+  unconditional.context_summary = true;
+  EXPECT_THROW(ScoreNet(unconditional, Sde{}), std::invalid_argument);
+}
+
 TEST(ScoreNet, OutputScalesWithOneOverStd) {
   // The last layer's output is divided by std(t): at small t the scores are large.
   torch::manual_seed(0);
