@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <thread>
+#include <tuple>
 
 #include "core/midi_file.h"
 #include "daemon/commands.h"
@@ -272,10 +273,13 @@ int run_live(const RunCommand& command, const Config& config) {
   boost::asio::steady_timer poll_timer(io);
   std::function<void(const boost::system::error_code&)> on_poll = [&](const boost::system::error_code& ec) {
     if (ec) return;
-    for (auto [event, what] : {std::pair{midi_in ? midi_in->poll() : PortEvent::kNone, std::string("input")},
-                               std::pair{midi_out ? midi_out->poll() : PortEvent::kNone, std::string("output")}}) {
+    for (auto [event, what, why] :
+         {std::tuple{midi_in ? midi_in->poll() : PortEvent::kNone, std::string("input"), midi_in ? midi_in->last_error() : ""},
+          std::tuple{midi_out ? midi_out->poll() : PortEvent::kNone, std::string("output"),
+                     midi_out ? midi_out->last_error() : ""}}) {
       if (event == PortEvent::kLost) {
-        listener.event("MIDI " + what + " port lost; notes ended, waiting for it to come back");
+        listener.event("MIDI " + what + " port lost" + (why.empty() ? "" : " (" + why + ")") +
+                       "; notes ended, waiting for it to come back");
         engine.panic();
       } else if (event == PortEvent::kReconnected) {
         listener.event("MIDI " + what + " port back; reconnected");

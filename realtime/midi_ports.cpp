@@ -136,6 +136,38 @@ std::string output_client_name(const MidiConfig& config, MidiApi api) {
 void silent_jack_message(const char*) {}
 void jack_message_to_stderr(const char* message) { std::fprintf(stderr, "%s\n", message); }
 
+// A JACK client whose server went away is abandoned, not closed: RtMidi's destructor unregisters
+// its port, and libjack crashes doing that once a new server has started (seen: SIGSEGV in
+// jack_port_unregister). What stays behind is a few kilobytes per server death.
+template <class T>
+void abandon(std::unique_ptr<T>& client) {
+  (void)client.release();
+}
+
+// A JACK client of our own that only listens for the server going away. RtMidi registers no
+// shutdown callback, so its clients are never told; once the server is gone every call on them
+// fails, and a server that comes back does not bring their ports back. jack_on_shutdown runs on
+// libjack's thread: it only sets a flag, which poll() reads on the control thread.
+class JackWatch {
+ public:
+  explicit JackWatch(const std::string& name) {
+    jack_status_t status{};
+    client_ = jack_client_open(name.c_str(), JackNoStartServer, &status);
+    if (client_ != nullptr) jack_on_shutdown(client_, &JackWatch::on_shutdown, this);
+  }
+  ~JackWatch() {
+    if (client_ != nullptr) jack_client_close(client_);
+  }
+  JackWatch(const JackWatch&) = delete;
+  JackWatch& operator=(const JackWatch&) = delete;
+  bool lost() const { return client_ == nullptr || lost_.load(); }
+
+ private:
+  static void on_shutdown(void* self) { static_cast<JackWatch*>(self)->lost_.store(true); }
+  jack_client_t* client_ = nullptr;
+  std::atomic<bool> lost_{false};
+};
+
 }  // namespace
 
 MidiApi midi_api_from_string(const std::string& name) {
@@ -254,8 +286,42 @@ void midi_input_callback(double /*delta_s*/, std::vector<unsigned char>* message
 }
 
 struct MidiInput::Impl {
-  Impl(const MidiConfig& settings, moodycamel::ConcurrentQueue<TimedMidi>& queue)
-      : config(settings), state(queue, settings.input_channel) {}
+  Impl(const MidiConfig& settings, MidiApi midi_api, moodycamel::ConcurrentQueue<TimedMidi>& queue)
+      : config(settings), api(midi_api), state(queue, settings.input_channel) {}
+
+  // The client, its callback and its port; on JACK the watch first, so that a server lost right
+  // after is noticed. A named port that is not there throws only when `require_port`; else it is
+  // left lost for poll() to find.
+  void set_up(bool require_port) {
+    if (api == MidiApi::kJack) watch = std::make_unique<JackWatch>(config.client_name + "-watch-in");
+    in = make_client<RtMidiIn>(api, config.client_name, errors);
+    {
+      ControlCall call(errors);
+      in->setCallback(&midi_input_callback, &state);
+      in->ignoreTypes(true, true, true);  // sysex, clock, active sensing
+      if (!errors.messages.empty()) throw MidiError("cannot set up the MIDI input: " + call.text());
+    }
+    if (config.input.empty()) {
+      ControlCall call(errors);
+      in->openVirtualPort("in");
+      if (!errors.messages.empty())
+        throw MidiError("cannot create the " + to_string(api) + " MIDI input port '" + config.client_name + ":in': " + call.text());
+      port_name = config.client_name + ":in";
+      connected = true;
+      return;
+    }
+    MidiPortMatch match;
+    {
+      ControlCall call(errors);
+      match = find_midi_port(port_names(*in), config.input, "input");
+    }
+    if (match.index < 0) {
+      if (require_port) throw MidiError(match.problem);
+      last_error = match.problem;
+      return;
+    }
+    if (!open(match) && require_port) throw MidiError(last_error);
+  }
 
   bool open(const MidiPortMatch& match) {
     ControlCall call(errors);
@@ -272,10 +338,13 @@ struct MidiInput::Impl {
   }
 
   MidiConfig config;
+  MidiApi api;
   // Declared before `in`: RtMidi stops calling back (and reporting) before these go.
   MidiInputState state;
   RtMidiErrors errors;
+  std::unique_ptr<JackWatch> watch;  // JACK only
   std::unique_ptr<RtMidiIn> in;
+  bool server_lost = false;          // JACK: the server went away; `in` and `watch` are gone
   bool connected = false;
   std::string port_name;
   std::string last_error;
@@ -285,34 +354,16 @@ MidiInput::MidiInput(const MidiConfig& config, MidiApi api, moodycamel::Concurre
   if (config.input_channel < 0 || config.input_channel > 16)
     throw MidiError("MIDI input_channel " + std::to_string(config.input_channel) + " is outside 0..16 (0 = every channel)");
   api = resolve_midi_api(api);
-  impl_ = std::make_unique<Impl>(config, queue);
-  Impl& s = *impl_;
-  s.in = make_client<RtMidiIn>(api, config.client_name, s.errors);
-  {
-    ControlCall call(s.errors);
-    s.in->setCallback(&midi_input_callback, &s.state);
-    s.in->ignoreTypes(true, true, true);  // sysex, clock, active sensing
-    if (!s.errors.messages.empty()) throw MidiError("cannot set up the MIDI input: " + call.text());
-  }
-  if (config.input.empty()) {
-    ControlCall call(s.errors);
-    s.in->openVirtualPort("in");
-    if (!s.errors.messages.empty())
-      throw MidiError("cannot create the " + to_string(api) + " MIDI input port '" + config.client_name + ":in': " + call.text());
-    s.port_name = config.client_name + ":in";
-    s.connected = true;
-    return;
-  }
-  MidiPortMatch match;
-  {
-    ControlCall call(s.errors);
-    match = find_midi_port(port_names(*s.in), config.input, "input");
-  }
-  if (match.index < 0) throw MidiError(match.problem);
-  if (!s.open(match)) throw MidiError(s.last_error);
+  impl_ = std::make_unique<Impl>(config, api, queue);
+  impl_->set_up(true);
 }
 
-MidiInput::~MidiInput() = default;
+MidiInput::~MidiInput() {
+  if (impl_ && impl_->watch && impl_->watch->lost()) {
+    abandon(impl_->in);
+    abandon(impl_->watch);
+  }
+}
 
 bool MidiInput::connected() const { return impl_->connected; }
 std::string MidiInput::port_name() const { return impl_->port_name; }
@@ -323,6 +374,28 @@ std::int64_t MidiInput::errors() const { return impl_->errors.elsewhere.load(std
 
 PortEvent MidiInput::poll() {
   Impl& s = *impl_;
+  if (s.watch && s.watch->lost()) {
+    // The JACK server went away: RtMidi's client is dead. Abandon it, and wait for a server.
+    abandon(s.in);
+    abandon(s.watch);
+    s.server_lost = true;
+    s.connected = false;
+    s.last_error = "the JACK server went away";
+    return PortEvent::kLost;
+  }
+  if (s.server_lost) {
+    if (!jack_server_running()) return PortEvent::kNone;
+    try {
+      s.set_up(false);
+    } catch (const MidiError& e) {
+      s.last_error = e.what();
+      s.in.reset();
+      s.watch.reset();
+      return PortEvent::kNone;
+    }
+    s.server_lost = false;
+    return s.connected ? PortEvent::kReconnected : PortEvent::kNone;
+  }
   if (s.config.input.empty()) return PortEvent::kNone;
   std::vector<std::string> names;
   {
@@ -349,7 +422,36 @@ PortEvent MidiInput::poll() {
 // Output
 
 struct MidiOutput::Impl {
-  explicit Impl(const MidiConfig& settings) : config(settings) {}
+  Impl(const MidiConfig& settings, MidiApi midi_api) : config(settings), api(midi_api) {}
+
+  // As MidiInput's: the watch, the client (and a lister for a named port), the port.
+  void set_up(bool require_port) {
+    const std::string client = output_client_name(config, api);
+    if (api == MidiApi::kJack) watch = std::make_unique<JackWatch>(config.client_name + "-watch-out");
+    out = make_client<RtMidiOut>(api, client, errors);
+    if (config.output.empty()) {
+      ControlCall call(errors);
+      out->openVirtualPort("out");
+      if (!errors.messages.empty())
+        throw MidiError("cannot create the " + to_string(api) + " MIDI output port '" + client + ":out': " + call.text());
+      port_name = client + ":out";
+      connected = true;
+      enabled.store(true);
+      return;
+    }
+    lister = make_client<RtMidiOut>(api, config.client_name + "-list", errors);
+    MidiPortMatch match;
+    {
+      ControlCall call(errors);
+      match = find_midi_port(port_names(*lister), config.output, "output");
+    }
+    if (match.index < 0) {
+      if (require_port) throw MidiError(match.problem);
+      last_error = match.problem;
+      return;
+    }
+    if (!open(match) && require_port) throw MidiError(last_error);
+  }
 
   // Control thread: after this, no send() is inside RtMidi until `enabled` is set again.
   void stop_sending() {
@@ -373,9 +475,12 @@ struct MidiOutput::Impl {
   }
 
   MidiConfig config;
+  MidiApi api;
   RtMidiErrors errors;
+  std::unique_ptr<JackWatch> watch;   // JACK only
   std::unique_ptr<RtMidiOut> out;
   std::unique_ptr<RtMidiOut> lister;  // named port only: lists ports while `out` sends
+  bool server_lost = false;           // JACK: the server went away; the clients are gone
   std::atomic<bool> enabled{false};
   std::atomic<bool> in_send{false};
   std::atomic<std::int64_t> sent{0};
@@ -387,32 +492,18 @@ struct MidiOutput::Impl {
 
 MidiOutput::MidiOutput(const MidiConfig& config, MidiApi api) {
   api = resolve_midi_api(api);
-  impl_ = std::make_unique<Impl>(config);
-  Impl& s = *impl_;
-  const std::string client = output_client_name(config, api);
-  s.out = make_client<RtMidiOut>(api, client, s.errors);
-  if (config.output.empty()) {
-    ControlCall call(s.errors);
-    s.out->openVirtualPort("out");
-    if (!s.errors.messages.empty())
-      throw MidiError("cannot create the " + to_string(api) + " MIDI output port '" + client + ":out': " + call.text());
-    s.port_name = client + ":out";
-    s.connected = true;
-    s.enabled.store(true);
-    return;
-  }
-  s.lister = make_client<RtMidiOut>(api, config.client_name + "-list", s.errors);
-  MidiPortMatch match;
-  {
-    ControlCall call(s.errors);
-    match = find_midi_port(port_names(*s.lister), config.output, "output");
-  }
-  if (match.index < 0) throw MidiError(match.problem);
-  if (!s.open(match)) throw MidiError(s.last_error);
+  impl_ = std::make_unique<Impl>(config, api);
+  impl_->set_up(true);
 }
 
 MidiOutput::~MidiOutput() {
-  if (impl_) impl_->stop_sending();
+  if (!impl_) return;
+  impl_->stop_sending();
+  if (impl_->watch && impl_->watch->lost()) {
+    abandon(impl_->out);
+    abandon(impl_->lister);
+    abandon(impl_->watch);
+  }
 }
 
 void MidiOutput::send(const std::uint8_t* bytes, std::size_t size) noexcept {
@@ -441,6 +532,32 @@ std::int64_t MidiOutput::errors() const { return impl_->errors.elsewhere.load(st
 
 PortEvent MidiOutput::poll() {
   Impl& s = *impl_;
+  if (s.watch && s.watch->lost()) {
+    // The JACK server went away: no send() may touch the dead client from here on.
+    s.stop_sending();
+    abandon(s.out);
+    abandon(s.lister);
+    abandon(s.watch);
+    s.server_lost = true;
+    s.connected = false;
+    s.last_error = "the JACK server went away";
+    return PortEvent::kLost;
+  }
+  if (s.server_lost) {
+    if (!jack_server_running()) return PortEvent::kNone;
+    try {
+      s.set_up(false);
+    } catch (const MidiError& e) {
+      s.last_error = e.what();
+      s.stop_sending();
+      s.out.reset();
+      s.lister.reset();
+      s.watch.reset();
+      return PortEvent::kNone;
+    }
+    s.server_lost = false;
+    return s.connected ? PortEvent::kReconnected : PortEvent::kNone;
+  }
   if (s.config.output.empty()) return PortEvent::kNone;
   std::vector<std::string> names;
   {

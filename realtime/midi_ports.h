@@ -108,7 +108,9 @@ class MidiInput {
   bool connected() const;
   // The port connected to (named), or scorejam's own port (virtual).
   std::string port_name() const;
-  // Call every poll_ms: notices a named port gone or back and reconnects it by name.
+  // Call every poll_ms: notices a named port gone or back and reconnects it by name. On JACK it
+  // also notices the server going away (a watch client's shutdown callback): kLost, and once a
+  // server runs again the client and its port, virtual or named, are made anew: kReconnected.
   PortEvent poll();
   std::string last_error() const;  // why the last reconnection failed; "" when it did not
   std::int64_t received() const;
@@ -136,7 +138,7 @@ class MidiOutput : public MidiSink {
 
   bool connected() const;
   std::string port_name() const;
-  PortEvent poll();
+  PortEvent poll();                // as MidiInput::poll; sending drops while the server is away
   std::string last_error() const;
   std::int64_t sent() const;
   std::int64_t dropped() const;    // sent while the port was lost

@@ -46,8 +46,8 @@ std::string unique_name(const char* prefix) {
 }  // namespace
 
 JackServer::JackServer() : name_(unique_name("scorejam-test")) {
-  const std::string jackd = find_on_path("jackd");
-  if (jackd.empty()) {
+  jackd_ = find_on_path("jackd");
+  if (jackd_.empty()) {
     ADD_FAILURE() << "jackd is not on PATH: the MIDI tests need a real JACK server (Debian: apt-get install jackd2)";
     return;
   }
@@ -62,12 +62,17 @@ JackServer::JackServer() : name_(unique_name("scorejam-test")) {
   // Clients of this process go to this server only, and never start one themselves.
   ::setenv("JACK_DEFAULT_SERVER", name_.c_str(), 1);
   ::setenv("JACK_NO_START_SERVER", "1", 1);
+  start();
+}
 
+void JackServer::start() {
+  ok_ = false;
+  const std::string& jackd = jackd_;
   std::vector<std::string> args = {jackd, "-n", name_, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "128"};
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
-  const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   const int null_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (log_fd < 0 || null_fd < 0) {
     ADD_FAILURE() << "cannot open " << log_path_ << " or /dev/null: " << std::strerror(errno);
@@ -113,6 +118,17 @@ JackServer::JackServer() : name_(unique_name("scorejam-test")) {
 }
 
 JackServer::~JackServer() {
+  stop();
+  if (::testing::Test::HasFailure()) {
+    std::cerr << "jackd log: " << log_path_ << "\n";
+  } else if (!folder_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(folder_, ignored);
+  }
+}
+
+void JackServer::stop() {
+  ok_ = false;
   if (pid_ > 0) {
     ::kill(pid_, SIGTERM);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
@@ -126,12 +142,7 @@ JackServer::~JackServer() {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-  }
-  if (::testing::Test::HasFailure()) {
-    std::cerr << "jackd log: " << log_path_ << "\n";
-  } else if (!folder_.empty()) {
-    std::error_code ignored;
-    std::filesystem::remove_all(folder_, ignored);
+    pid_ = -1;
   }
 }
 

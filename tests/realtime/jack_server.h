@@ -21,6 +21,10 @@ class JackServer {
   JackServer& operator=(const JackServer&) = delete;
 
   bool ok() const { return ok_; }
+  // Stops the server (SIGTERM, reaped), as when jackd dies on stage; start() brings a server of the
+  // same name back (its output appended to the same log). Both fail the test when they cannot.
+  void stop();
+  void start();
   const std::string& name() const { return name_; }
   const std::string& log_path() const { return log_path_; }
   std::string log() const;  // jackd's output so far
@@ -32,6 +36,7 @@ class JackServer {
   std::string name_;
   std::string folder_;
   std::string log_path_;
+  std::string jackd_;
   pid_t pid_ = -1;
   bool ok_ = false;
 };

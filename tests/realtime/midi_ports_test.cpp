@@ -414,6 +414,42 @@ TEST_F(MidiPortsTest, OutputSendReachesAClientConnectedToItsPort) {
   EXPECT_EQ(output.dropped(), 0);
 }
 
+// jackd dying on stage: the ports say so, sending drops (and counts) instead of calling into a dead
+// client, and when a server comes back the virtual ports are made again and carry MIDI both ways.
+TEST_F(MidiPortsTest, ServerThatGoesAndComesBackGetsItsPortsBack) {
+  MidiInput input(config_, MidiApi::kJack, queue_);
+  MidiOutput output(config_, MidiApi::kJack);
+  auto poll_until = [](auto& port, PortEvent wanted, std::chrono::seconds timeout) {
+    const auto until = Clock::now() + timeout;
+    while (Clock::now() < until) {
+      if (port.poll() == wanted) return true;
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    return false;
+  };
+  jack_.stop();
+  ASSERT_TRUE(poll_until(input, PortEvent::kLost, std::chrono::seconds(5))) << "the input never noticed the server go";
+  ASSERT_TRUE(poll_until(output, PortEvent::kLost, std::chrono::seconds(5))) << "the output never noticed the server go";
+  EXPECT_FALSE(input.connected());
+  EXPECT_FALSE(output.connected());
+  EXPECT_NE(input.last_error().find("JACK server went away"), std::string::npos) << input.last_error();
+  const auto dropped = output.dropped();
+  output.send(kNoteOn.data(), kNoteOn.size());
+  EXPECT_EQ(output.dropped(), dropped + 1);
+  EXPECT_EQ(input.poll(), PortEvent::kNone) << "no server yet";
+
+  jack_.start();
+  ASSERT_TRUE(jack_.ok()) << jack_.log();
+  ASSERT_TRUE(poll_until(input, PortEvent::kReconnected, std::chrono::seconds(10))) << input.last_error();
+  ASSERT_TRUE(poll_until(output, PortEvent::kReconnected, std::chrono::seconds(10))) << output.last_error();
+  EXPECT_TRUE(input.connected());
+  EXPECT_EQ(output.port_name(), "scorejam-out:out");
+  auto player = make_player("player", "scorejam:in");
+  wait_until_flowing(*player, queue_);
+  Listener synth("synth", "scorejam-out:out");
+  synth.wait_until_flowing(output);
+}
+
 TEST_F(MidiPortsTest, OutputSendAllocatesNothingAndTakesNoLock) {
   MidiOutput output(config_, MidiApi::kJack);
   Listener synth("synth", "scorejam-out:out");
