@@ -161,6 +161,19 @@ class JackWatch {
   JackWatch(const JackWatch&) = delete;
   JackWatch& operator=(const JackWatch&) = delete;
   bool lost() const { return client_ == nullptr || lost_.load(); }
+  // Whether `port` (another client's) is connected to a port of `our_client`: a port that left and
+  // came back between two polls has its old name but not our connection.
+  bool connected(const std::string& port, const std::string& our_client) const {
+    if (lost()) return false;
+    jack_port_t* target = jack_port_by_name(client_, port.c_str());
+    if (target == nullptr) return false;
+    const char** connections = jack_port_get_all_connections(client_, target);
+    bool ours = false;
+    for (const char** c = connections; c != nullptr && *c != nullptr; ++c)
+      ours = ours || std::string(*c).rfind(our_client + ":", 0) == 0;
+    if (connections != nullptr) jack_free(connections);
+    return ours;
+  }
 
  private:
   static void on_shutdown(void* self) { static_cast<JackWatch*>(self)->lost_.store(true); }
@@ -404,7 +417,9 @@ PortEvent MidiInput::poll() {
   }
   if (s.connected) {
     // The full name: on ALSA a replugged device comes back under new ids and needs a new connection.
-    if (std::find(names.begin(), names.end(), s.port_name) != names.end()) return PortEvent::kNone;
+    // On JACK, one that came back between two polls has its name but not our connection.
+    const bool there = std::find(names.begin(), names.end(), s.port_name) != names.end();
+    if (there && (!s.watch || s.watch->connected(s.port_name, s.config.client_name))) return PortEvent::kNone;
     ControlCall call(s.errors);
     s.in->closePort();
     s.connected = false;
@@ -565,7 +580,8 @@ PortEvent MidiOutput::poll() {
     names = port_names(*s.lister);
   }
   if (s.connected) {
-    if (std::find(names.begin(), names.end(), s.port_name) != names.end()) return PortEvent::kNone;
+    const bool there = std::find(names.begin(), names.end(), s.port_name) != names.end();
+    if (there && (!s.watch || s.watch->connected(s.port_name, output_client_name(s.config, s.api)))) return PortEvent::kNone;
     s.stop_sending();
     ControlCall call(s.errors);
     s.out->closePort();

@@ -493,6 +493,29 @@ TEST_F(MidiPortsTest, InputReconnectsToANamedPortThatComesBack) {
   wait_until_flowing(*keyboard, queue_);
 }
 
+// Unplugged and plugged in again between two polls: the name never went missing from the list, but
+// JACK dropped the connection with the old port; poll() notices and connects again.
+TEST_F(MidiPortsTest, NamedPortsThatLeaveAndComeBackBetweenPollsAreReconnected) {
+  auto keyboard = make_player("keyboard");
+  auto synth = std::make_unique<Listener>("synth");
+  config_.input = "keyboard:out";
+  config_.output = "synth:in";
+  MidiInput input(config_, MidiApi::kJack, queue_);
+  MidiOutput output(config_, MidiApi::kJack);
+  EXPECT_EQ(input.poll(), PortEvent::kNone);
+  EXPECT_EQ(output.poll(), PortEvent::kNone);
+  keyboard.reset();  // unplugged and plugged in again, with no poll between
+  keyboard = make_player("keyboard");
+  synth.reset();
+  synth = std::make_unique<Listener>("synth");
+  EXPECT_EQ(input.poll(), PortEvent::kLost);
+  EXPECT_EQ(output.poll(), PortEvent::kLost);
+  EXPECT_EQ(input.poll(), PortEvent::kReconnected);
+  EXPECT_EQ(output.poll(), PortEvent::kReconnected);
+  wait_until_flowing(*keyboard, queue_);
+  synth->wait_until_flowing(output);
+}
+
 TEST_F(MidiPortsTest, OutputReconnectsToANamedPortThatComesBack) {
   auto synth = std::make_unique<Listener>("synth");
   config_.output = "synth:in";
