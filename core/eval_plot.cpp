@@ -84,4 +84,110 @@ void write_metric_png(const std::string& metric, const std::string& definition, 
     throw std::runtime_error("cannot write " + png_path.string() + ": " + cairo_status_to_string(status));
 }
 
+void write_tradeoff_png(const std::string& metric, const std::vector<TradeoffSeries>& series,
+                        std::optional<double> real_mean, const std::filesystem::path& png_path) {
+  const int width = 900, height = 520, left = 80, right = 200, top = 50, bottom = 56;
+  double nfe_lo = 1e300, nfe_hi = 0, lo = 1e300, hi = -1e300;
+  for (const auto& s : series)
+    for (const auto& p : s.points) {
+      if (p.nfe <= 0) continue;
+      const auto m = mean_interval(p.values);
+      nfe_lo = std::min(nfe_lo, p.nfe), nfe_hi = std::max(nfe_hi, p.nfe);
+      lo = std::min(lo, m.mean - m.half_width), hi = std::max(hi, m.mean + m.half_width);
+    }
+  if (real_mean) lo = std::min(lo, *real_mean), hi = std::max(hi, *real_mean);
+  if (nfe_hi <= 0) nfe_lo = 1, nfe_hi = 10;
+  if (nfe_hi / nfe_lo < 2) nfe_lo /= 1.5, nfe_hi *= 1.5;
+  if (!(hi > lo)) lo -= 0.5, hi += 0.5;
+  const double pad = 0.08 * (hi - lo);
+  lo -= pad, hi += pad;
+  const double log_lo = std::log10(nfe_lo) - 0.05, log_hi = std::log10(nfe_hi) + 0.05;
+  auto x_of = [&](double nfe) { return left + (width - left - right) * (std::log10(nfe) - log_lo) / (log_hi - log_lo); };
+  auto y_of = [&](double v) { return top + (height - top - bottom) * (hi - v) / (hi - lo); };
+
+  cairo_surface_t* surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
+  cairo_t* cr = cairo_create(surface);
+  cairo_set_source_rgb(cr, 1, 1, 1);
+  cairo_paint(cr);
+  cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+  cairo_set_font_size(cr, 16);
+  cairo_move_to(cr, left, 30);
+  cairo_show_text(cr, (metric + " against network evaluations per continuation").c_str());
+  cairo_set_font_size(cr, 11);
+  char label[48];
+  for (int i = 0; i <= 5; ++i) {
+    const double v = lo + (hi - lo) * i / 5;
+    cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
+    cairo_move_to(cr, left, y_of(v));
+    cairo_line_to(cr, width - right, y_of(v));
+    cairo_stroke(cr);
+    cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+    std::snprintf(label, sizeof label, "%.3g", v);
+    cairo_move_to(cr, 10, y_of(v) + 4);
+    cairo_show_text(cr, label);
+  }
+  for (double decade = std::floor(log_lo); decade <= log_hi; decade += 1)
+    for (int k : {1, 2, 5}) {
+      const double nfe = k * std::pow(10, decade);
+      if (std::log10(nfe) < log_lo || std::log10(nfe) > log_hi) continue;
+      cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
+      cairo_move_to(cr, x_of(nfe), top);
+      cairo_line_to(cr, x_of(nfe), height - bottom);
+      cairo_stroke(cr);
+      cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+      std::snprintf(label, sizeof label, "%g", nfe);
+      cairo_move_to(cr, x_of(nfe) - 8, height - bottom + 18);
+      cairo_show_text(cr, label);
+    }
+  cairo_move_to(cr, (width - right) / 2.0, height - 12);
+  cairo_show_text(cr, "NFE per continuation (log)");
+  if (real_mean) {
+    const double dash[] = {6, 4};
+    cairo_set_dash(cr, dash, 2, 0);
+    cairo_set_source_rgb(cr, 0.1, 0.6, 0.2);
+    cairo_move_to(cr, left, y_of(*real_mean));
+    cairo_line_to(cr, width - right, y_of(*real_mean));
+    cairo_stroke(cr);
+    cairo_set_dash(cr, nullptr, 0, 0);
+    cairo_move_to(cr, width - right + 10, y_of(*real_mean) + 4);
+    cairo_show_text(cr, "real");
+  }
+  static const double colours[][3] = {{0.15, 0.35, 0.75}, {0.85, 0.3, 0.1}, {0.5, 0.2, 0.6}, {0.1, 0.55, 0.55}, {0.6, 0.5, 0.1}};
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    const auto* c = colours[i % 5];
+    cairo_set_source_rgb(cr, c[0], c[1], c[2]);
+    cairo_set_line_width(cr, 2);
+    auto points = series[i].points;
+    std::sort(points.begin(), points.end(), [](const auto& a, const auto& b) { return a.nfe < b.nfe; });
+    bool first = true;
+    for (const auto& p : points) {
+      if (p.nfe <= 0) continue;
+      const auto m = mean_interval(p.values);
+      if (first) cairo_move_to(cr, x_of(p.nfe), y_of(m.mean));
+      else cairo_line_to(cr, x_of(p.nfe), y_of(m.mean));
+      first = false;
+    }
+    cairo_stroke(cr);
+    for (const auto& p : points) {
+      if (p.nfe <= 0) continue;
+      const auto m = mean_interval(p.values);
+      cairo_move_to(cr, x_of(p.nfe), y_of(m.mean - m.half_width));
+      cairo_line_to(cr, x_of(p.nfe), y_of(m.mean + m.half_width));
+      cairo_stroke(cr);
+      cairo_arc(cr, x_of(p.nfe), y_of(m.mean), 3.5, 0, 2 * M_PI);
+      cairo_fill(cr);
+      cairo_move_to(cr, x_of(p.nfe) + 5, y_of(m.mean) - 6);
+      cairo_show_text(cr, p.label.c_str());
+    }
+    cairo_move_to(cr, width - right + 10, top + 16 + 18 * static_cast<double>(i));
+    cairo_show_text(cr, series[i].name.c_str());
+  }
+  cairo_destroy(cr);
+  const auto status = cairo_surface_write_to_png(surface, png_path.c_str());
+  cairo_surface_destroy(surface);
+  if (status != CAIRO_STATUS_SUCCESS)
+    throw std::runtime_error("cannot write " + png_path.string() + ": " + cairo_status_to_string(status));
+}
+
 }  // namespace scorejam

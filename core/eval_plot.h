@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,5 +17,20 @@ struct MetricRow {
 // Throws std::runtime_error naming the path when it cannot be written.
 void write_metric_png(const std::string& metric, const std::string& definition, const std::vector<MetricRow>& rows,
                       const std::filesystem::path& png_path);
+
+// The quality/speed trade-off: a measure's mean (with its 95% CI) against network evaluations per
+// continuation, log scale, one line per series (a model with one sampler kind), each point labelled
+// with its steps; the real continuation's mean as a dashed line.
+struct TradeoffPoint {
+  double nfe = 0;
+  std::vector<double> values;
+  std::string label;
+};
+struct TradeoffSeries {
+  std::string name;
+  std::vector<TradeoffPoint> points;
+};
+void write_tradeoff_png(const std::string& metric, const std::vector<TradeoffSeries>& series,
+                        std::optional<double> real_mean, const std::filesystem::path& png_path);
 
 }  // namespace scorejam

@@ -200,7 +200,7 @@ std::string eval_table_markdown(const std::vector<SystemResult>& systems) {
     head += fmt::format(" {} |", m.name);
     rule += "---|";
   }
-  std::string text = head + " OA pitch C / V | OA duration C / V | s per continuation |\n" + rule + "---|---|---|\n";
+  std::string text = head + " OA pitch C / V | OA duration C / V | NFE | s per continuation |\n" + rule + "---|---|---|---|\n";
   for (const auto& system : systems) {
     text += fmt::format("| {} |", system.name);
     for (const auto& m : eval_metrics()) {
@@ -211,6 +211,7 @@ std::string eval_table_markdown(const std::vector<SystemResult>& systems) {
     }
     text += fmt::format(" {:.2f} / {:.2f} | {:.2f} / {:.2f} |", system.pitch_oa.consistency, system.pitch_oa.variance,
                         system.duration_oa.consistency, system.duration_oa.variance);
+    text += system.nfe_per_continuation > 0 ? fmt::format(" {:.0f} |", system.nfe_per_continuation) : " – |";
     text += system.seconds_per_continuation > 0 ? fmt::format(" {:.2f} |\n", system.seconds_per_continuation) : " – |\n";
   }
   return text;

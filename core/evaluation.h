@@ -100,12 +100,15 @@ struct SystemResult {
   std::vector<ContinuationScore> scores;
   double seconds_per_continuation = 0;  // compute time, 0 for baselines
   OverlapMeasures pitch_oa, duration_oa;  // against the real continuations (Mittal et al. 2021)
+  double nfe_per_continuation = 0;      // network evaluations, 0 for baselines
+  std::string series;                   // models: checkpoint and sampler kind, for the trade-off plot
 };
 // Scores a system's continuations of the prompts, with the overlapping-area measures.
 SystemResult judge_system(const std::string& name, const std::vector<EvalPrompt>& prompts,
                           const std::vector<std::vector<Note>>& continuations, const EvalOptions& options,
                           double seconds_per_continuation = 0);
-// A Markdown table: one row per system, one column per metric, "mean ± 95% CI half-width".
+// A Markdown table: one row per system, one column per metric, "mean ± 95% CI half-width", then
+// the OA measures, network evaluations and compute time per continuation.
 std::string eval_table_markdown(const std::vector<SystemResult>& systems);
 // CSV: one row per system and prompt.
 std::string eval_csv(const std::vector<SystemResult>& systems, const std::vector<EvalPrompt>& prompts);

@@ -198,28 +198,51 @@ int run_eval(const EvalCommand& command, const Config& config) {
   }
   auto checkpoints = command.checkpoints;
   if (checkpoints.empty()) checkpoints.push_back(config.sample.checkpoint);
+  // Each checkpoint with each sampler setting ("kind:steps"; none = the config's sampler).
+  std::vector<SamplerConfig> samplers;
+  for (const auto& text : command.samplers) {
+    SamplerConfig sampler = config.sample.sampler;
+    const auto colon = text.find(':');
+    try {
+      sampler.kind = sampler_kind_from_string(text.substr(0, colon));
+      if (colon != std::string::npos) sampler.steps = std::stoi(text.substr(colon + 1));
+    } catch (const std::exception&) {
+      throw std::invalid_argument("eval --samplers: '" + text + "' is not kind:steps (e.g. pc:100, heun:8)");
+    }
+    if (sampler.steps < 1 || sampler.steps > 10000)
+      throw std::invalid_argument("eval --samplers: '" + text + "': steps must be 1..10000");
+    samplers.push_back(sampler);
+  }
+  if (samplers.empty()) samplers.push_back(config.sample.sampler);
   for (const auto& checkpoint : checkpoints) {
     const auto path = resolve_model_path(checkpoint);
     auto loaded = load_checkpoint(path);
     loaded.ema->eval();
-    ContinuationRequest request;
-    request.seconds = command.seconds;
-    request.sampler = config.sample.sampler;
-    request.thresholds = config.roll.thresholds;
-    std::vector<std::vector<Note>> continuations;
-    double wall = 0;
-    for (std::size_t i = 0; i < prompts.size(); ++i) {
-      request.prompt = prompts[i].prompt;
-      request.prompt_seconds = command.prompt_seconds;
-      const auto result = continue_notes(loaded.ema, loaded.spec, request);
-      continuations.push_back(result.generated.front());
-      wall += result.wall_s;
-      spdlog::debug("{} prompt {}/{}: {} notes in {:.2f} s", path.filename().string(), i + 1, prompts.size(),
-                    continuations.back().size(), result.wall_s);
+    for (const auto& sampler : samplers) {
+      ContinuationRequest request;
+      request.seconds = command.seconds;
+      request.sampler = sampler;
+      request.thresholds = config.roll.thresholds;
+      std::vector<std::vector<Note>> continuations;
+      double wall = 0, nfe = 0;
+      for (std::size_t i = 0; i < prompts.size(); ++i) {
+        request.prompt = prompts[i].prompt;
+        request.prompt_seconds = command.prompt_seconds;
+        const auto result = continue_notes(loaded.ema, loaded.spec, request);
+        continuations.push_back(result.generated.front());
+        wall += result.wall_s;
+        nfe += result.nfe;
+        spdlog::debug("{} prompt {}/{}: {} notes in {:.2f} s", path.filename().string(), i + 1, prompts.size(),
+                      continuations.back().size(), result.wall_s);
+      }
+      const auto n = static_cast<double>(prompts.size());
+      auto judged = judge_system(fmt::format("{} ({} {})", path.stem().string(), to_string(sampler.kind), sampler.steps),
+                                 prompts, continuations, options, wall / n);
+      judged.nfe_per_continuation = nfe / n;
+      judged.series = fmt::format("{} {}", path.stem().string(), to_string(sampler.kind));
+      systems.push_back(std::move(judged));
+      played.push_back(std::move(continuations));
     }
-    const auto name = fmt::format("{} ({} {})", path.stem().string(), to_string(request.sampler.kind), request.sampler.steps);
-    systems.push_back(judge_system(name, prompts, continuations, options, wall / static_cast<double>(prompts.size())));
-    played.push_back(std::move(continuations));
   }
 
   auto table = eval_table_markdown(systems);
@@ -240,6 +263,36 @@ int run_eval(const EvalCommand& command, const Config& config) {
       if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
     write_metric_png(m.name, m.definition, rows, plot_dir / (stem + ".png"));
     plots += fmt::format("![{}](plots/{}.png)\n", m.name, stem);
+  }
+  // The quality/speed trade-off, when models were run at several settings.
+  if (systems.size() > command.baselines.size() + 1) {
+    plots += "\n## Quality against speed\n\n";
+    std::optional<std::size_t> real;
+    for (std::size_t i = 0; i < command.baselines.size(); ++i)
+      if (command.baselines[i] == "real") real = i;
+    for (const auto& m : eval_metrics()) {
+      std::vector<TradeoffSeries> series;
+      for (const auto& system : systems) {
+        if (system.series.empty()) continue;
+        auto found = std::find_if(series.begin(), series.end(), [&](const auto& t) { return t.name == system.series; });
+        if (found == series.end()) found = series.insert(series.end(), TradeoffSeries{system.series, {}});
+        TradeoffPoint point{system.nfe_per_continuation, {}, system.name.substr(system.name.rfind(' ') + 1)};
+        if (!point.label.empty() && point.label.back() == ')') point.label.pop_back();
+        for (const auto& s : system.scores) point.values.push_back(s.*m.field);
+        found->points.push_back(std::move(point));
+      }
+      std::optional<double> real_mean;
+      if (real) {
+        std::vector<double> values;
+        for (const auto& s : systems[*real].scores) values.push_back(s.*m.field);
+        real_mean = mean_interval(values).mean;
+      }
+      std::string stem = m.name;
+      for (auto& c : stem)
+        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+      write_tradeoff_png(m.name, series, real_mean, plot_dir / ("tradeoff_" + stem + ".png"));
+      plots += fmt::format("![{} against NFE](plots/tradeoff_{}.png)\n", m.name, stem);
+    }
   }
   std::ofstream(fs::path(command.out_dir) / "table.md") << table << plots << listen;
   std::ofstream(fs::path(command.out_dir) / "scores.csv") << eval_csv(systems, prompts);

@@ -42,6 +42,7 @@ int run_sample(const SampleCommand& command, const Config& config);
 struct EvalCommand {
   std::string data;                      // MAESTRO zip or folder; "" = train.data
   std::vector<std::string> checkpoints;  // models to judge; none = sample.checkpoint
+  std::vector<std::string> samplers;     // "kind:steps" each, e.g. pc:100 heun:8; none = sample.sampler
   std::vector<std::string> baselines{"real", "other", "repeat", "silence", "random", "markov-prompt", "markov-train"};
   std::string split = "test";
   double prompt_seconds = 4;

@@ -133,6 +133,8 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   eval_app->add_option("--sampler", sampler_kind, "em, pc, ode or heun (sample.sampler)")
       ->check(CLI::IsMember({"em", "pc", "ode", "heun"}));
+  eval_app->add_option("--samplers", eval_command.samplers,
+                       "several settings, kind:steps each (pc:100 heun:8 ...): every model runs each, and the trade-off against NFE is plotted");
   eval_app->add_option("--steps", sampler_steps, "sampler steps (sample.steps)")->check(CLI::Range(1, 100000));
   eval_app->add_option("--snr", sampler_snr, "PC corrector signal-to-noise ratio (sample.snr)")->check(CLI::Range(0.0, 10.0));
   eval_app->add_option("--seed", sampler_seed, "seed (sample.seed); every prompt is continued with it");

@@ -128,6 +128,18 @@ TEST(EvalPlot, DrawsARowPerSystemAndNamesAPathItCannotWrite) {
   }
 }
 
+TEST(EvalPlot, DrawsTheTradeoffAgainstNfeAndNamesAPathItCannotWrite) {
+  const auto dir = testing::scratch_dir("eval_tradeoff");
+  const std::vector<TradeoffSeries> series{{"model pc", {{200, {9, 10, 11}, "100"}, {60, {14, 15}, "30"}}},
+                                           {"model heun", {{30, {20, 22}, "8"}}}};
+  write_tradeoff_png("notes/s", series, 10.4, dir / "t.png");
+  const auto png = testing::read_file(dir / "t.png");
+  ASSERT_GT(png.size(), 24u);
+  EXPECT_EQ(std::string(png.begin() + 1, png.begin() + 4), "PNG");
+  write_tradeoff_png("nothing", {}, std::nullopt, dir / "empty.png");  // no points: axes only
+  EXPECT_THROW(write_tradeoff_png("x", series, 1.0, dir / "missing" / "t.png"), std::runtime_error);
+}
+
 TEST(EvalSubset, RealPianistsStayInTheirPromptsKey) {
   const auto zip = testing::maestro_subset();
   if (!zip) GTEST_SKIP() << "../shared/data/maestro-asap-subset.zip is absent: the real-data eval is not run";
