@@ -203,6 +203,19 @@ class DaemonTest : public ::testing::Test {
     }
   }
 
+  // Plays the phrase and waits for `notes` note-ons of an answer. Under load, JACK can lose the
+  // phrase's MIDI in an xrun (a lost note-off leaves a key down, so no pause is ever heard): then,
+  // when jackd logged one, the phrase is played again, up to three times.
+  bool phrase_answered(int notes) {
+    for (int attempt = 1;; ++attempt) {
+      const int xruns_before = jack_.xruns();
+      play_phrase();
+      if (wait_until([&] { return note_ons() >= notes; }, 10s)) return true;
+      if (jack_.xruns() == xruns_before || attempt == 3) return false;
+      std::cout << "jackd logged an xrun and no answer came: playing the phrase again\n";
+    }
+  }
+
   void send_osc(const char* path) {
     lo_address to = lo_address_new("127.0.0.1", std::to_string(osc_port_).c_str());
     lo_send(to, path, "");
@@ -225,8 +238,7 @@ TEST_F(DaemonTest, APhrasePlayedInGetsAnAnswerWhoseNotesAllEnd) {
   for (int attempt = 1;; ++attempt) {
     clear_heard();
     const int xruns_before = jack_.xruns();
-    play_phrase();
-    ASSERT_TRUE(wait_until([&] { return note_ons() > 0; }, 10s)) << "no answer\n" << daemon_->log();
+    ASSERT_TRUE(phrase_answered(1)) << "no answer" << jack_report() << "\n" << daemon_->log();
     // answer_seconds = 4: after it every note has had its note-off, and the daemon listens again.
     std::this_thread::sleep_for(6s);
     EXPECT_GT(note_ons(), 0);
@@ -256,14 +268,12 @@ TEST_F(DaemonTest, SurvivesTheJackServerGoingAndComingBack) {
   (void)synth_in_.release();
   ASSERT_NO_FATAL_FAILURE(connect_clients());
   clear_heard();
-  play_phrase();
-  ASSERT_TRUE(wait_until([&] { return note_ons() > 0; }, 10s)) << "no answer after the restart\n" << daemon_->log();
+  ASSERT_TRUE(phrase_answered(1)) << "no answer after the restart" << jack_report() << "\n" << daemon_->log();
   EXPECT_EQ(daemon_->signal_and_wait(SIGTERM, 10s), 0) << daemon_->log();
 }
 
 TEST_F(DaemonTest, OscPanicSilencesAnAnswerAtOnce) {
-  play_phrase();
-  ASSERT_TRUE(wait_until([&] { return note_ons() >= 2; }, 10s)) << "no answer\n" << daemon_->log();
+  ASSERT_TRUE(phrase_answered(2)) << "no answer" << jack_report() << "\n" << daemon_->log();
   send_osc("/scorejam/panic");
   ASSERT_TRUE(wait_until([&] { return heard_controller(120); }, 1000ms)) << "no All Sound Off after panic";
   EXPECT_TRUE(heard_controller(123));
@@ -272,8 +282,7 @@ TEST_F(DaemonTest, OscPanicSilencesAnAnswerAtOnce) {
 }
 
 TEST_F(DaemonTest, SigtermDuringAnAnswerEndsEveryNoteAndExitsCleanly) {
-  play_phrase();
-  ASSERT_TRUE(wait_until([&] { return note_ons() >= 2; }, 10s)) << "no answer\n" << daemon_->log();
+  ASSERT_TRUE(phrase_answered(2)) << "no answer" << jack_report() << "\n" << daemon_->log();
   EXPECT_EQ(daemon_->signal_and_wait(SIGTERM, 10s), 0) << daemon_->log();
   std::this_thread::sleep_for(100ms);
   EXPECT_TRUE(heard_controller(64));
@@ -283,8 +292,7 @@ TEST_F(DaemonTest, SigtermDuringAnAnswerEndsEveryNoteAndExitsCleanly) {
 }
 
 TEST_F(DaemonTest, OscStopSilencesAndNothingMoreIsPlayed) {
-  play_phrase();
-  ASSERT_TRUE(wait_until([&] { return note_ons() >= 2; }, 10s)) << "no answer\n" << daemon_->log();
+  ASSERT_TRUE(phrase_answered(2)) << "no answer" << jack_report() << "\n" << daemon_->log();
   send_osc("/scorejam/stop");
   ASSERT_TRUE(wait_until([&] { return heard_controller(120); }, 1000ms)) << "no All Sound Off after stop";
   std::this_thread::sleep_for(200ms);
