@@ -102,6 +102,7 @@ struct SystemResult {
   OverlapMeasures pitch_oa, duration_oa;  // against the real continuations (Mittal et al. 2021)
   double nfe_per_continuation = 0;      // network evaluations, 0 for baselines
   std::string series;                   // models: checkpoint and sampler kind, for the trade-off plot
+  std::string steps_label;              // models: the sampler's steps, labelling its point there
 };
 // Scores a system's continuations of the prompts, with the overlapping-area measures.
 SystemResult judge_system(const std::string& name, const std::vector<EvalPrompt>& prompts,

@@ -48,10 +48,6 @@ int run_roll(const RollCommand& command, const Config& config) {
   return 0;
 }
 
-namespace {
-
-}  // namespace
-
 // A relative model path is looked up from the working folder, then from the checkout the program
 // was built in (build/scorejam -> ./models/...), so the bundled model is found from anywhere.
 fs::path resolve_model_path(const fs::path& path) {
@@ -120,6 +116,13 @@ int run_sample(const SampleCommand& command, const Config& config) {
 
 namespace {
 
+// A name made safe for a file: letters, digits, '-' and '_' kept, everything else '_'.
+std::string file_stem(std::string name) {
+  for (auto& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+  return name;
+}
+
 // Pictures (and WAVs) of the first prompts, prompt + continuation per system; returns the Markdown
 // that shows them.
 std::string write_listening(const EvalCommand& command, const std::vector<EvalPrompt>& prompts,
@@ -146,9 +149,7 @@ std::string write_listening(const EvalCommand& command, const std::vector<EvalPr
         n.end_s += command.prompt_seconds;
         notes.push_back(n);
       }
-      std::string stem = fmt::format("{:02d}_{}", k, systems[s].name);
-      for (auto& c : stem)
-        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+      const auto stem = fmt::format("{:02d}_{}", k, file_stem(systems[s].name));
       PictureOptions picture;
       picture.title = fmt::format("{}: {} at {:.1f} s", systems[s].name, prompts[k].piece, prompts[k].end_s);
       picture.end_s = command.prompt_seconds + command.seconds;
@@ -160,6 +161,94 @@ std::string write_listening(const EvalCommand& command, const std::vector<EvalPr
     }
   }
   spdlog::info("eval: pictures{} of {} prompts in {}", soundfont ? " and WAVs" : "", count, dir.string());
+  return markdown;
+}
+
+// "kind:steps" settings (e.g. pc:100, heun:8) over the config's sampler; none = the config's.
+std::vector<SamplerConfig> sampler_settings(const std::vector<std::string>& texts, const SamplerConfig& base) {
+  std::vector<SamplerConfig> samplers;
+  for (const auto& text : texts) {
+    SamplerConfig sampler = base;
+    const auto colon = text.find(':');
+    try {
+      sampler.kind = sampler_kind_from_string(text.substr(0, colon));
+      if (colon != std::string::npos) sampler.steps = std::stoi(text.substr(colon + 1));
+    } catch (const std::exception&) {
+      throw std::invalid_argument("eval --samplers: '" + text + "' is not kind:steps (e.g. pc:100, heun:8)");
+    }
+    if (sampler.steps < 1 || sampler.steps > 10000)
+      throw std::invalid_argument("eval --samplers: '" + text + "': steps must be 1..10000");
+    samplers.push_back(sampler);
+  }
+  if (samplers.empty()) samplers.push_back(base);
+  return samplers;
+}
+
+// One model with one sampler setting continuing every prompt, judged.
+SystemResult judge_model(const fs::path& path, LoadedCheckpoint& loaded, const SamplerConfig& sampler,
+                         const std::vector<EvalPrompt>& prompts, const EvalOptions& options, const Config& config,
+                         std::vector<std::vector<Note>>& continuations) {
+  ContinuationRequest request;
+  request.seconds = options.seconds;
+  request.prompt_seconds = options.prompt_seconds;
+  request.sampler = sampler;
+  request.thresholds = config.roll.thresholds;
+  double wall = 0, nfe = 0;
+  for (std::size_t i = 0; i < prompts.size(); ++i) {
+    request.prompt = prompts[i].prompt;
+    const auto result = continue_notes(loaded.ema, loaded.spec, request);
+    continuations.push_back(result.generated.front());
+    wall += result.wall_s;
+    nfe += result.nfe;
+    spdlog::debug("{} prompt {}/{}: {} notes in {:.2f} s", path.filename().string(), i + 1, prompts.size(),
+                  continuations.back().size(), result.wall_s);
+  }
+  const auto n = static_cast<double>(prompts.size());
+  auto judged = judge_system(fmt::format("{} ({} {})", path.stem().string(), to_string(sampler.kind), sampler.steps),
+                             prompts, continuations, options, wall / n);
+  judged.nfe_per_continuation = nfe / n;
+  judged.series = fmt::format("{} {}", path.stem().string(), to_string(sampler.kind));
+  judged.steps_label = std::to_string(sampler.steps);
+  return judged;
+}
+
+// A picture per measure (every continuation a dot, the mean and its 95% CI a bar) and, when models
+// ran at several settings, each measure against NFE; returns the Markdown that shows them.
+std::string write_plots(const fs::path& out_dir, const std::vector<SystemResult>& systems) {
+  std::string markdown = "\n## Measures per system\n\n";
+  const auto dir = out_dir / "plots";
+  fs::create_directories(dir);
+  const SystemResult* real = nullptr;
+  std::size_t model_settings = 0;
+  for (const auto& system : systems) {
+    if (system.name == "real") real = &system;
+    model_settings += !system.series.empty();
+  }
+  std::string tradeoffs;
+  for (const auto& m : eval_metrics()) {
+    auto values_of = [&](const SystemResult& system) {
+      std::vector<double> values;
+      for (const auto& s : system.scores) values.push_back(s.*m.field);
+      return values;
+    };
+    std::vector<MetricRow> rows;
+    for (const auto& system : systems) rows.push_back({system.name, values_of(system)});
+    const auto stem = file_stem(m.name);
+    write_metric_png(m.name, m.definition, rows, dir / (stem + ".png"));
+    markdown += fmt::format("![{}](plots/{}.png)\n", m.name, stem);
+    if (model_settings < 2) continue;
+    std::vector<TradeoffSeries> series;
+    for (const auto& system : systems) {
+      if (system.series.empty()) continue;
+      auto found = std::find_if(series.begin(), series.end(), [&](const auto& t) { return t.name == system.series; });
+      if (found == series.end()) found = series.insert(series.end(), TradeoffSeries{system.series, {}});
+      found->points.push_back({system.nfe_per_continuation, values_of(system), system.steps_label});
+    }
+    const auto real_mean = real ? std::optional<double>(mean_interval(values_of(*real)).mean) : std::nullopt;
+    write_tradeoff_png(m.name, series, real_mean, dir / ("tradeoff_" + stem + ".png"));
+    tradeoffs += fmt::format("![{} against NFE](plots/tradeoff_{}.png)\n", m.name, stem);
+  }
+  if (!tradeoffs.empty()) markdown += "\n## Quality against speed\n\n" + tradeoffs;
   return markdown;
 }
 
@@ -176,13 +265,13 @@ int run_eval(const EvalCommand& command, const Config& config) {
   options.prompts_per_piece = command.prompts_per_piece;
   options.pieces = command.pieces;
   options.sustain_pedal = config.roll.format.sustain_pedal;
+  options.seed = config.sample.sampler.seed;
   const auto prompts =
       eval_prompts(source, options, [](const SkippedFile& s) { spdlog::warn("skipped {}: {}", s.name, s.reason); });
   if (prompts.empty()) throw std::invalid_argument(data + ": no performance of split '" + command.split + "' is long enough");
   spdlog::info("eval: {} prompts of {} s from split '{}', continuations of {} s", prompts.size(), command.prompt_seconds,
                command.split, command.seconds);
 
-  options.seed = config.sample.sampler.seed;
   std::optional<EvalCorpus> corpus;
   for (const auto& name : command.baselines)
     if ((name == "random" || name == "markov-train") && !corpus) {
@@ -198,102 +287,21 @@ int run_eval(const EvalCommand& command, const Config& config) {
   }
   auto checkpoints = command.checkpoints;
   if (checkpoints.empty()) checkpoints.push_back(config.sample.checkpoint);
-  // Each checkpoint with each sampler setting ("kind:steps"; none = the config's sampler).
-  std::vector<SamplerConfig> samplers;
-  for (const auto& text : command.samplers) {
-    SamplerConfig sampler = config.sample.sampler;
-    const auto colon = text.find(':');
-    try {
-      sampler.kind = sampler_kind_from_string(text.substr(0, colon));
-      if (colon != std::string::npos) sampler.steps = std::stoi(text.substr(colon + 1));
-    } catch (const std::exception&) {
-      throw std::invalid_argument("eval --samplers: '" + text + "' is not kind:steps (e.g. pc:100, heun:8)");
-    }
-    if (sampler.steps < 1 || sampler.steps > 10000)
-      throw std::invalid_argument("eval --samplers: '" + text + "': steps must be 1..10000");
-    samplers.push_back(sampler);
-  }
-  if (samplers.empty()) samplers.push_back(config.sample.sampler);
+  const auto samplers = sampler_settings(command.samplers, config.sample.sampler);
   for (const auto& checkpoint : checkpoints) {
     const auto path = resolve_model_path(checkpoint);
     auto loaded = load_checkpoint(path);
     loaded.ema->eval();
     for (const auto& sampler : samplers) {
-      ContinuationRequest request;
-      request.seconds = command.seconds;
-      request.sampler = sampler;
-      request.thresholds = config.roll.thresholds;
-      std::vector<std::vector<Note>> continuations;
-      double wall = 0, nfe = 0;
-      for (std::size_t i = 0; i < prompts.size(); ++i) {
-        request.prompt = prompts[i].prompt;
-        request.prompt_seconds = command.prompt_seconds;
-        const auto result = continue_notes(loaded.ema, loaded.spec, request);
-        continuations.push_back(result.generated.front());
-        wall += result.wall_s;
-        nfe += result.nfe;
-        spdlog::debug("{} prompt {}/{}: {} notes in {:.2f} s", path.filename().string(), i + 1, prompts.size(),
-                      continuations.back().size(), result.wall_s);
-      }
-      const auto n = static_cast<double>(prompts.size());
-      auto judged = judge_system(fmt::format("{} ({} {})", path.stem().string(), to_string(sampler.kind), sampler.steps),
-                                 prompts, continuations, options, wall / n);
-      judged.nfe_per_continuation = nfe / n;
-      judged.series = fmt::format("{} {}", path.stem().string(), to_string(sampler.kind));
-      systems.push_back(std::move(judged));
-      played.push_back(std::move(continuations));
+      played.emplace_back();
+      systems.push_back(judge_model(path, loaded, sampler, prompts, options, config, played.back()));
     }
   }
 
-  auto table = eval_table_markdown(systems);
+  const auto table = eval_table_markdown(systems);
   fs::create_directories(command.out_dir);
+  const auto plots = write_plots(command.out_dir, systems);
   const auto listen = write_listening(command, prompts, systems, played);
-  // One picture per measure: every continuation a dot, the mean and its 95% CI a bar.
-  std::string plots = "\n## Measures per system\n\n";
-  const auto plot_dir = fs::path(command.out_dir) / "plots";
-  fs::create_directories(plot_dir);
-  for (const auto& m : eval_metrics()) {
-    std::vector<MetricRow> rows;
-    for (const auto& system : systems) {
-      rows.push_back({system.name, {}});
-      for (const auto& s : system.scores) rows.back().values.push_back(s.*m.field);
-    }
-    std::string stem = m.name;
-    for (auto& c : stem)
-      if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-    write_metric_png(m.name, m.definition, rows, plot_dir / (stem + ".png"));
-    plots += fmt::format("![{}](plots/{}.png)\n", m.name, stem);
-  }
-  // The quality/speed trade-off, when models were run at several settings.
-  if (systems.size() > command.baselines.size() + 1) {
-    plots += "\n## Quality against speed\n\n";
-    std::optional<std::size_t> real;
-    for (std::size_t i = 0; i < command.baselines.size(); ++i)
-      if (command.baselines[i] == "real") real = i;
-    for (const auto& m : eval_metrics()) {
-      std::vector<TradeoffSeries> series;
-      for (const auto& system : systems) {
-        if (system.series.empty()) continue;
-        auto found = std::find_if(series.begin(), series.end(), [&](const auto& t) { return t.name == system.series; });
-        if (found == series.end()) found = series.insert(series.end(), TradeoffSeries{system.series, {}});
-        TradeoffPoint point{system.nfe_per_continuation, {}, system.name.substr(system.name.rfind(' ') + 1)};
-        if (!point.label.empty() && point.label.back() == ')') point.label.pop_back();
-        for (const auto& s : system.scores) point.values.push_back(s.*m.field);
-        found->points.push_back(std::move(point));
-      }
-      std::optional<double> real_mean;
-      if (real) {
-        std::vector<double> values;
-        for (const auto& s : systems[*real].scores) values.push_back(s.*m.field);
-        real_mean = mean_interval(values).mean;
-      }
-      std::string stem = m.name;
-      for (auto& c : stem)
-        if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-      write_tradeoff_png(m.name, series, real_mean, plot_dir / ("tradeoff_" + stem + ".png"));
-      plots += fmt::format("![{} against NFE](plots/tradeoff_{}.png)\n", m.name, stem);
-    }
-  }
   std::ofstream(fs::path(command.out_dir) / "table.md") << table << plots << listen;
   std::ofstream(fs::path(command.out_dir) / "scores.csv") << eval_csv(systems, prompts);
   std::printf("%zu prompts (%d per piece) of %.1f s from %s, split %s; %.1f s continuations; mean ± 95%% CI\n\n%s\n",
@@ -303,7 +311,8 @@ int run_eval(const EvalCommand& command, const Config& config) {
   std::printf("  OA pitch / duration C / V: Mittal et al. (ISMIR 2021) overlapping-area consistency / variance of the\n"
               "    pitch and duration Gaussians of adjacent %.0f s frames, against the real continuations (1 = alike)\n",
               options.oa_frame_s);
-  std::printf("\nwritten: %s/table.md, %s/scores.csv\n", command.out_dir.c_str(), command.out_dir.c_str());
+  std::printf("\nwritten: %s/table.md, %s/scores.csv, %s/plots\n", command.out_dir.c_str(), command.out_dir.c_str(),
+              command.out_dir.c_str());
   return 0;
 }
 
