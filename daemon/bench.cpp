@@ -186,28 +186,37 @@ void register_default(const Model& model, const torch::Device& device) {
   inpainting.mask = torch::zeros({1, 1, kKeys, frames}, options);
   inpainting.mask.slice(3, 0, frames / 2).fill_(1);
 
-  torch::manual_seed(0);
-  const auto x = (torch::randn(shape) * 10).to(options);
-  const auto t = torch::full({1}, 0.5, options);
-  torch::Tensor known, mask;  // the network's conditioning inputs, when it has them
-  if (spec.net.conditional) {
-    known = inpainting.known;
-    mask = inpainting.mask;
-  }
-  {
-    torch::InferenceMode guard;
-    ScoreNet net = model.sampling;
-    net->forward(x, t, known, mask);  // warm-up: the allocator's first pass at this shape
-  }
-  benchmark::RegisterBenchmark("net_eval/window", [net = model.sampling, x, t, known, mask,
-                                                    device](benchmark::State& state) mutable {
-    torch::InferenceMode guard;
-    for (auto _ : state) {
-      auto score = net->forward(x, t, known, mask);
-      synchronize(device);
-      benchmark::DoNotOptimize(score.data_ptr());
+  // One network evaluation at the default window and at half and twice its length (the network
+  // takes any length); the known past is the first half of each, cut from the same phrase.
+  for (const std::int64_t length : {frames / 2, frames, frames * 2}) {
+    torch::manual_seed(0);
+    const std::vector<std::int64_t> sized{1, spec.net.channels, kKeys, length};
+    const auto x = (torch::randn(sized) * 10).to(options);
+    const auto t = torch::full({1}, 0.5, options);
+    torch::Tensor known, mask;  // the network's conditioning inputs, when it has them
+    if (spec.net.conditional) {
+      known = torch::full(sized, -1.0, options);
+      const auto copied = std::min(length, frames);
+      known.slice(3, 0, copied).copy_(inpainting.known.slice(3, 0, copied));
+      mask = torch::zeros({1, 1, kKeys, length}, options);
+      mask.slice(3, 0, length / 2).fill_(1);
     }
-  })->UseRealTime()->Unit(benchmark::kMillisecond);
+    {
+      torch::InferenceMode guard;
+      ScoreNet net = model.sampling;
+      net->forward(x, t, known, mask);  // warm-up: the allocator's first pass at this shape
+    }
+    const auto name = length == frames ? std::string("net_eval/window") : "net_eval/frames" + std::to_string(length);
+    benchmark::RegisterBenchmark(name.c_str(), [net = model.sampling, x, t, known, mask,
+                                                device](benchmark::State& state) mutable {
+      torch::InferenceMode guard;
+      for (auto _ : state) {
+        auto score = net->forward(x, t, known, mask);
+        synchronize(device);
+        benchmark::DoNotOptimize(score.data_ptr());
+      }
+    })->UseRealTime()->Unit(benchmark::kMillisecond);
+  }
 
   auto window = [&](const std::string& name, SamplerConfig config) {
     benchmark::RegisterBenchmark(("window/" + name).c_str(), [net = model.sampling, shape, config, inpainting, window_s,

@@ -121,6 +121,8 @@ TEST(Cli, BenchRunsASelectedBenchmarkAndWritesJson) {
   auto run = scorejam("--threads 1 bench --filter 'net_eval' --repetitions 1 --json " + (dir / "b.json").string(), dir);
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_TRUE(contains(run.out, "net_eval/window")) << run.out;
+  EXPECT_TRUE(contains(run.out, "net_eval/frames64")) << "half the window, and twice it: " << run.out;
+  EXPECT_TRUE(contains(run.out, "net_eval/frames256")) << run.out;
   EXPECT_TRUE(contains(run.out, "peak memory")) << run.out;
   EXPECT_TRUE(contains(slurp(dir / "b.json"), "\"net_eval/window")) << slurp(dir / "b.json");
   auto none = scorejam("--threads 1 bench --filter 'no_such_benchmark' --repetitions 1", dir);
