@@ -6,6 +6,7 @@
 
 #include <benchmark/benchmark.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
@@ -270,6 +271,16 @@ void register_seed(const Model& model, const torch::Device& device) {
 // the generator samples window after window: its lateness is the lateness under a loaded generator.
 // live/answer: each iteration is one phrase (8 notes in about a second), the pause and the whole
 // answer. live/duet: each iteration is 10 s of playing along with a player who never stops.
+// Time the host took this machine's CPUs away (steal, /proc/stat, all CPUs), in ms; 0 where it is
+// not reported. SCHED_FIFO cannot help against it, so a late note during steal is the host's.
+double host_steal_ms() {
+  std::ifstream stat("/proc/stat");
+  std::string cpu;
+  double user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0;
+  if (!(stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) || cpu != "cpu") return 0;
+  return steal * 1000.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 void register_live(const std::string& checkpoint, const LiveConfig& config, LiveMode mode, int iterations) {
   const std::string name = mode == LiveMode::kDuet ? "live/duet" : "live/answer";
   benchmark::RegisterBenchmark(name.c_str(), [checkpoint, config, mode](benchmark::State& state) {
@@ -285,6 +296,7 @@ void register_live(const std::string& checkpoint, const LiveConfig& config, Live
     engine.warm_up();
     engine.start();
     moodycamel::ProducerToken token(input);
+    const double steal_before = host_steal_ms();
     int phrase = 0;
     auto play_phrase = [&] {
       const int base = 55 + 3 * (phrase++ % 5);
@@ -321,6 +333,7 @@ void register_live(const std::string& checkpoint, const LiveConfig& config, Live
     state.counters["lateness_us_max"] = s.lateness_us_max;
     state.counters["notes_per_s"] = Counter(static_cast<double>(s.events_sent) / 2, Counter::kIsRate);
     state.counters["rss_mib"] = s.rss_mib;
+    state.counters["host_steal_ms"] = host_steal_ms() - steal_before;
   })->Iterations(iterations)->UseRealTime()->Unit(benchmark::kSecond);
 }
 
