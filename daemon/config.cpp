@@ -242,6 +242,7 @@ Config parse_config(const std::string& toml_text, const std::string& source) {
   live.read<double>("snr", ls.sampler.snr, 0.0, 1.0);
   live.read("corrector_steps", ls.sampler.corrector_steps, 0, 10);
   live.read<double>("temperature", ls.sampler.temperature, 0.0, 2.0);
+  live.read<double>("guidance", ls.sampler.guidance, 0.0, 10.0);
   live.read("seed", ls.sampler.seed);
   live.read("pause_ms", ls.pause_ms, 50, 10000);
   live.read<double>("answer_seconds", ls.answer_seconds, 0.5, 120.0);
@@ -369,6 +370,7 @@ std::string to_toml(const Config& c) {
                                   {"snr", ls.sampler.snr},
                                   {"corrector_steps", ls.sampler.corrector_steps},
                                   {"temperature", ls.sampler.temperature},
+                                  {"guidance", ls.sampler.guidance},
                                   {"seed", static_cast<std::int64_t>(ls.sampler.seed)},
                                   {"pause_ms", ls.pause_ms},
                                   {"answer_seconds", ls.answer_seconds},
