@@ -121,6 +121,14 @@ std::filesystem::path roll_cache_dir(const DataConfig& data) {
   return data.cache_dir.empty() ? default_cache_dir() : std::filesystem::path(data.cache_dir);
 }
 
+SamplerConfig default_sampler() {
+  SamplerConfig sampler;
+  sampler.kind = SamplerKind::kPredictorCorrector;
+  sampler.steps = 50;
+  sampler.guidance = 3.0;
+  return sampler;
+}
+
 ModelSpec default_model_spec() {
   ModelSpec spec;
   spec.net.channels = 3;
@@ -128,6 +136,8 @@ ModelSpec default_model_spec() {
   spec.net.embed_dim = 128;
   spec.net.attention = true;
   spec.net.conditional = true;
+  spec.net.context_summary = true;
+  spec.net.preconditioning = "edm";
   return spec;
 }
 

@@ -34,11 +34,15 @@ struct DataConfig {
 // The roll cache folder in effect: cache_dir, or the default when it is empty.
 std::filesystem::path roll_cache_dir(const DataConfig& data);
 
+// The sampler `sample`, `eval` and `run` start with: the setting `scorejam eval` judged best for the
+// bundled model (README, "Judging the music"): predictor-corrector, 50 steps, guidance 3.
+SamplerConfig default_sampler();
+
 // [model]: the network and SDE of a new model (a checkpoint brings its own).
 // [sample]: the checkpoint to play and the sampler settings.
 struct SampleConfig {
   std::string checkpoint = "models/scorejam-default.pt";  // relative paths: from the working folder
-  SamplerConfig sampler;
+  SamplerConfig sampler = default_sampler();
 };
 
 // The network of a new model when the config names none: the bundled model's.
@@ -46,7 +50,11 @@ ModelSpec default_model_spec();
 
 // [live] beyond the engine's own settings: which model `scorejam run` starts with.
 struct LiveRunConfig {
-  LiveConfig engine;
+  LiveConfig engine = [] {
+    LiveConfig c;
+    c.settings.sampler = default_sampler();
+    return c;
+  }();
   std::string checkpoint = "scorejam-default.pt";  // a file in engine.model_dir
   bool autostart = true;                           // play at once; else wait for /scorejam/start
 };
