@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <rtmidi/RtMidi.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,12 +39,15 @@ int free_udp_port() {
   return ntohs(a.sin_port);
 }
 
-// The daemon as a child process; killed if the test ends without stopping it.
+// The daemon as a child process; killed if the test ends without stopping it, and sent SIGTERM if
+// the test process dies first (a crashed test left four daemons polling for an hour once).
 class Daemon {
  public:
   Daemon(const std::filesystem::path& dir, const std::vector<std::string>& args) : dir_(dir) {
+    const pid_t parent = ::getpid();
     pid_ = ::fork();
     if (pid_ == 0) {
+      if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || ::getppid() != parent) std::_Exit(126);
       const auto out = (dir / "daemon.log").string();
       std::freopen(out.c_str(), "w", stdout);
       ::dup2(::fileno(stdout), 2);
