@@ -104,7 +104,7 @@ torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor&
   torch::Tensor h = edm ? scaled * (sigma.square() + sd2).rsqrt() : x;
   if (config_.conditional) {
     if (!known.defined() || !mask.defined()) throw std::invalid_argument("ScoreNet: conditional model needs known and mask");
-    h = torch::cat({x, known * mask, mask}, 1);
+    h = torch::cat({h, known * mask, mask}, 1);
   }
   if (pad_h || pad_w) h = torch::constant_pad_nd(h, {0, pad_w, 0, pad_h});
 

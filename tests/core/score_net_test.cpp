@@ -120,6 +120,40 @@ TEST(ScoreNet, EdmPreconditioningWithZeroOutputIsTheGaussianDataScore) {
   }
 }
 
+// A conditional network whose first convolution ignores the known roll and the mask computes what
+// the unconditional one with the same weights does: the EDM input scaling (x / mean times c_in)
+// must reach the noisy roll on both paths.
+TEST(ScoreNet, EdmScalesTheNoisyInputOfAConditionalNetworkToo) {
+  for (const char* preconditioning : {"song", "edm"}) {
+    ScoreNetConfig config{1, {8, 16}, 16};
+    config.preconditioning = preconditioning;
+    torch::manual_seed(0);
+    ScoreNet plain(config, Sde{});
+    config.conditional = true;
+    torch::manual_seed(0);
+    ScoreNet conditional(config, Sde{});
+    {
+      torch::NoGradGuard no_grad;
+      auto from = plain->named_parameters(), to = conditional->named_parameters();
+      for (const auto& p : from) {
+        auto& q = to[p.key()];
+        if (q.sizes() == p.value().sizes()) {
+          q.copy_(p.value());
+        } else {  // the first convolution: its input channels are (x, known * mask, mask)
+          q.zero_();
+          q.narrow(1, 0, 1).copy_(p.value());
+        }
+      }
+      for (const auto& b : plain->named_buffers()) conditional->named_buffers()[b.key()].copy_(b.value());
+    }
+    auto x = torch::randn({2, 1, 88, 16}) * 5;
+    auto t = torch::tensor({0.2, 0.9}, torch::kFloat32);
+    auto known = torch::randn_like(x), mask = torch::ones_like(x);
+    EXPECT_TRUE(torch::allclose(conditional->forward(x, t, known, mask), plain->forward(x, t), 1e-4, 1e-5))
+        << preconditioning;
+  }
+}
+
 TEST(ScoreNet, UnknownPreconditioningIsRefusedNamingIt) {
   ScoreNetConfig config{1, {8, 16}, 16};
   config.preconditioning = "ddpm";
