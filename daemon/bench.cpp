@@ -324,6 +324,8 @@ void register_live(const std::string& checkpoint, const LiveConfig& config, Live
     if (mode == LiveMode::kContinue) {
       state.counters["first_note_ms_p50"] = s.first_note_ms_p50;
       state.counters["first_note_ms_p95"] = s.first_note_ms_p95;
+      state.counters["answers_prepared"] = static_cast<double>(s.answers_prepared);
+      state.counters["answers_opening_rest"] = static_cast<double>(s.answers_opening_rest);
     }
     state.counters["window_ms_p50"] = s.window_ms_p50;
     state.counters["window_ms_max"] = s.window_ms_max;

@@ -135,6 +135,8 @@ std::vector<std::pair<std::string, OscValue>> status_pairs(const LiveStatus& s) 
       {"answers", i(s.answers)},
       {"first_note_ms_p50", f(s.first_note_ms_p50)},
       {"first_note_ms_p95", f(s.first_note_ms_p95)},
+      {"answers_prepared", i(s.answers_prepared)},
+      {"answers_opening_rest", i(s.answers_opening_rest)},
       {"windows", i(s.windows)},
       {"windows_late", i(s.windows_late)},
       {"window_ms_p50", f(s.window_ms_p50)},

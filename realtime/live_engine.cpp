@@ -30,6 +30,7 @@ struct LiveEngine::Figures {
   std::vector<double> first_note_ms;
   std::vector<double> window_ms;
   std::int64_t answers = 0, windows = 0, windows_late = 0;
+  std::int64_t answers_prepared = 0, answers_opening_rest = 0;
   double deadline_ms = 0;
   int steps_in_use = 0;
   double seconds_per_nfe = 0;  // running estimate of one network evaluation, for the deadline check
@@ -274,6 +275,8 @@ LiveStatus LiveEngine::status() const {
     st.device = model_->device;
     const auto& f = *figures_;
     st.answers = f.answers;
+    st.answers_prepared = f.answers_prepared;
+    st.answers_opening_rest = f.answers_opening_rest;
     st.first_note_ms_p50 = percentile(f.first_note_ms, 0.5);
     st.first_note_ms_p95 = percentile(f.first_note_ms, 0.95);
     st.windows = f.windows;
@@ -333,6 +336,7 @@ void LiveEngine::conductor_loop() {
         s.answer_started = false;
         s.first_note_measured = false;
         ++figures_->answers;
+        if (s.speculation.ready && s.speculation.version == s.version) ++figures_->answers_prepared;
         wake_.notify_all();
       }
       if (state_ == State::kAnswering && s.answer_started && s.committed_end >= s.answer_end &&
@@ -468,6 +472,7 @@ void LiveEngine::generator_loop() {
     int from = known;  // window-relative first frame of the hop
     std::int64_t shift = 0;
     if (job == Job::kFirstAnswer) {
+      if (result.generated.empty()) ++figures_->answers_opening_rest;
       if (!result.generated.empty())
         from = std::min_element(result.generated.begin(), result.generated.end(),
                                 [](const GridNote& a, const GridNote& b) { return a.onset_frame < b.onset_frame; })

@@ -129,6 +129,8 @@ TEST(LiveEngine, AnswersAPhraseAfterThePauseAndEndsEveryNote) {
   EXPECT_LE(span_s, rig.config.settings.answer_seconds + 4.0) << "the answer went on past answer_seconds";
   const auto status = rig.engine->status();
   EXPECT_EQ(status.answers, 1);
+  EXPECT_LE(status.answers_prepared, 1);  // each answer counted once, if at all
+  EXPECT_LE(status.answers_opening_rest, 1);
   EXPECT_GT(status.first_note_ms_p50, 0);
   EXPECT_GE(status.windows, 1);
 }
