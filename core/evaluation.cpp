@@ -191,6 +191,14 @@ SystemResult judge_system(const std::string& name, const std::vector<EvalPrompt>
     }
     (feature == NoteFeature::kPitch ? r.pitch_oa : r.duration_oa) = overlap_measures(overlaps, real);
   }
+  for (auto feature : {NoteDistribution::kIoi, NoteDistribution::kDuration, NoteDistribution::kVelocity}) {
+    std::vector<double> values, real;
+    for (std::size_t i = 0; i < prompts.size(); ++i) {
+      for (double v : note_feature_values(continuations[i], feature)) values.push_back(v);
+      for (double v : note_feature_values(prompts[i].real, feature)) real.push_back(v);
+    }
+    r.distribution_overlap[static_cast<std::size_t>(feature)] = histogram_overlap(values, real, note_feature_edges(feature));
+  }
   return r;
 }
 
@@ -200,7 +208,8 @@ std::string eval_table_markdown(const std::vector<SystemResult>& systems) {
     head += fmt::format(" {} |", m.name);
     rule += "---|";
   }
-  std::string text = head + " OA pitch C / V | OA duration C / V | NFE | s per continuation |\n" + rule + "---|---|---|---|\n";
+  std::string text = head + " OA pitch C / V | OA duration C / V | IOI / duration / velocity overlap | NFE | s per continuation |\n" +
+                     rule + "---|---|---|---|---|\n";
   for (const auto& system : systems) {
     text += fmt::format("| {} |", system.name);
     for (const auto& m : eval_metrics()) {
@@ -211,6 +220,8 @@ std::string eval_table_markdown(const std::vector<SystemResult>& systems) {
     }
     text += fmt::format(" {:.2f} / {:.2f} | {:.2f} / {:.2f} |", system.pitch_oa.consistency, system.pitch_oa.variance,
                         system.duration_oa.consistency, system.duration_oa.variance);
+    text += fmt::format(" {:.2f} / {:.2f} / {:.2f} |", system.distribution_overlap[0], system.distribution_overlap[1],
+                        system.distribution_overlap[2]);
     text += system.nfe_per_continuation > 0 ? fmt::format(" {:.0f} |", system.nfe_per_continuation) : " – |";
     text += system.seconds_per_continuation > 0 ? fmt::format(" {:.2f} |\n", system.seconds_per_continuation) : " – |\n";
   }

@@ -5,6 +5,7 @@
 // continuations the caller supplies.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -100,6 +101,9 @@ struct SystemResult {
   std::vector<ContinuationScore> scores;
   double seconds_per_continuation = 0;  // compute time, 0 for baselines
   OverlapMeasures pitch_oa, duration_oa;  // against the real continuations (Mittal et al. 2021)
+  // Histogram overlap of all its notes' IOIs, durations and velocities with the real continuations'
+  // (music_metrics.h: histogram_overlap), in the order of NoteDistribution.
+  std::array<double, 3> distribution_overlap{};
   double nfe_per_continuation = 0;      // network evaluations, 0 for baselines
   std::string series;                   // models: checkpoint and sampler kind, for the trade-off plot
   std::string steps_label;              // models: the sampler's steps, labelling its point there

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <numeric>
 
@@ -134,6 +135,54 @@ OverlapMeasures overlap_measures(const std::vector<double>& overlaps, const std:
   m.consistency = real_mean > 0 ? std::max(0.0, 1 - std::abs(mean - real_mean) / real_mean) : 0.0;
   m.variance = real_var > 0 ? std::max(0.0, 1 - std::abs(var - real_var) / real_var) : 0.0;
   return m;
+}
+
+const char* to_string(NoteDistribution feature) {
+  switch (feature) {
+    case NoteDistribution::kIoi: return "IOI";
+    case NoteDistribution::kDuration: return "duration";
+    case NoteDistribution::kVelocity: return "velocity";
+  }
+  return "?";
+}
+
+std::vector<double> note_feature_values(const std::vector<Note>& notes, NoteDistribution feature) {
+  std::vector<double> values;
+  if (feature == NoteDistribution::kIoi) {
+    for (const auto& n : notes) values.push_back(n.start_s);
+    std::sort(values.begin(), values.end());
+    for (std::size_t i = 1; i < values.size(); ++i) values[i - 1] = values[i] - values[i - 1];
+    if (!values.empty()) values.pop_back();
+    return values;
+  }
+  for (const auto& n : notes) values.push_back(feature == NoteDistribution::kDuration ? n.end_s - n.start_s : n.velocity);
+  return values;
+}
+
+const std::vector<double>& note_feature_edges(NoteDistribution feature) {
+  static const std::vector<double> times{0, 1.0 / 32, 1.0 / 16, 1.0 / 8, 1.0 / 4, 1.0 / 2, 1, 2, 4,
+                                         std::numeric_limits<double>::infinity()};
+  static const std::vector<double> velocities{0, 16, 32, 48, 64, 80, 96, 112, 128};
+  return feature == NoteDistribution::kVelocity ? velocities : times;
+}
+
+double histogram_overlap(const std::vector<double>& a, const std::vector<double>& b, const std::vector<double>& edges) {
+  if (a.empty() || b.empty() || edges.size() < 2) return 0;
+  auto histogram = [&](const std::vector<double>& values) {
+    std::vector<double> h(edges.size() - 1, 0.0);
+    for (double v : values) {
+      // bin i holds [edges[i], edges[i + 1]); values outside the edges go to the nearest end bin
+      auto it = std::upper_bound(edges.begin(), edges.end(), v);
+      const auto bin = std::clamp<std::ptrdiff_t>(it - edges.begin() - 1, 0, static_cast<std::ptrdiff_t>(h.size()) - 1);
+      h[static_cast<std::size_t>(bin)] += 1;
+    }
+    for (auto& count : h) count /= static_cast<double>(values.size());
+    return h;
+  };
+  const auto p = histogram(a), q = histogram(b);
+  double overlap = 0;
+  for (std::size_t i = 0; i < p.size(); ++i) overlap += std::min(p[i], q[i]);
+  return std::min(overlap, 1.0);
 }
 
 MeanInterval mean_interval(const std::vector<double>& values) {

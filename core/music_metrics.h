@@ -62,6 +62,19 @@ struct OverlapMeasures {
 };
 OverlapMeasures overlap_measures(const std::vector<double>& overlaps, const std::vector<double>& real_overlaps);
 
+// The distribution of a note feature over many notes, to compare a system's with the pianist's:
+//   kIoi       time from each onset to the next, onsets sorted (a chord's notes give 0);
+//   kDuration  end minus start, s;
+//   kVelocity  MIDI velocity.
+// Histograms on fixed edges (note_feature_edges: log-spaced times from 1/32 s, velocity in 8 bands)
+// are compared by their overlap, sum_i min(p_i, q_i) = 1 - total variation: 1 for the same
+// distribution, 0 for disjoint ones or when either side has no values.
+enum class NoteDistribution { kIoi, kDuration, kVelocity };
+const char* to_string(NoteDistribution feature);
+std::vector<double> note_feature_values(const std::vector<Note>& notes, NoteDistribution feature);
+const std::vector<double>& note_feature_edges(NoteDistribution feature);
+double histogram_overlap(const std::vector<double>& a, const std::vector<double>& b, const std::vector<double>& edges);
+
 // Mean and the half-width of its normal-approximation 95% confidence interval (1.96 s / sqrt n).
 struct MeanInterval {
   double mean = 0;

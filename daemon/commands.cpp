@@ -311,6 +311,8 @@ int run_eval(const EvalCommand& command, const Config& config) {
   std::printf("  OA pitch / duration C / V: Mittal et al. (ISMIR 2021) overlapping-area consistency / variance of the\n"
               "    pitch and duration Gaussians of adjacent %.0f s frames, against the real continuations (1 = alike)\n",
               options.oa_frame_s);
+  std::printf("  IOI / duration / velocity overlap: the histograms of all the system's inter-onset intervals,\n"
+              "    durations and velocities against the real continuations', sum of min(p, q) over fixed bins (1 = alike)\n");
   std::printf("\nwritten: %s/table.md, %s/scores.csv, %s/plots\n", command.out_dir.c_str(), command.out_dir.c_str(),
               command.out_dir.c_str());
   return 0;

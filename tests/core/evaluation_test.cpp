@@ -83,6 +83,9 @@ TEST(EvalBaselines, TheRealContinuationListensAndAnotherPiecesDoesNot) {
   const auto judged_real = judge_system("real", prompts, baseline_continuations("real", prompts, options), options);
   EXPECT_DOUBLE_EQ(judged_real.pitch_oa.consistency, 1.0);
   EXPECT_DOUBLE_EQ(judged_real.duration_oa.variance, 1.0);
+  for (double overlap : judged_real.distribution_overlap) EXPECT_DOUBLE_EQ(overlap, 1.0);
+  const auto judged_silence = judge_system("silence", prompts, baseline_continuations("silence", prompts, options), options);
+  for (double overlap : judged_silence.distribution_overlap) EXPECT_DOUBLE_EQ(overlap, 0.0);
   const auto table = eval_table_markdown(
       {judged_real, judge_system("silence", prompts, baseline_continuations("silence", prompts, options), options)});
   EXPECT_NE(table.find("| real | 4 ± 0 |"), std::string::npos) << table;

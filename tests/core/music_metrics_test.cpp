@@ -78,6 +78,24 @@ TEST(FrameOverlaps, ComparesAdjacentFramesWithNotes) {
   EXPECT_NEAR(m.variance, 1 - std::abs(0.01 - 0.0075) / 0.0075, 1e-9);
 }
 
+TEST(NoteDistributions, IoisDurationsAndVelocitiesAreCompared) {
+  // a chord of two then single notes, 0.5 s apart, each 0.25 s long
+  const std::vector<Note> notes{{0.0, 0.25, 60, 64}, {0.0, 0.25, 64, 80}, {0.5, 0.75, 67, 100}, {1.0, 1.25, 72, 20}};
+  EXPECT_EQ(note_feature_values(notes, NoteDistribution::kIoi), (std::vector<double>{0.0, 0.5, 0.5}));
+  EXPECT_EQ(note_feature_values(notes, NoteDistribution::kDuration), (std::vector<double>(4, 0.25)));
+  EXPECT_EQ(note_feature_values(notes, NoteDistribution::kVelocity), (std::vector<double>{64, 80, 100, 20}));
+  EXPECT_TRUE(note_feature_values({notes[0]}, NoteDistribution::kIoi).empty());
+  const std::vector<double> edges{0, 1, 2, 3};
+  EXPECT_DOUBLE_EQ(histogram_overlap({0.5, 1.5}, {0.5, 1.5}, edges), 1.0);
+  EXPECT_DOUBLE_EQ(histogram_overlap({0.5, 0.5}, {2.5, 2.5}, edges), 0.0);
+  EXPECT_DOUBLE_EQ(histogram_overlap({0.5, 1.5}, {0.5, 2.5}, edges), 0.5);
+  EXPECT_DOUBLE_EQ(histogram_overlap({-5, 9}, {0.5, 2.5}, edges), 1.0);  // beyond the edges: the end bins
+  EXPECT_DOUBLE_EQ(histogram_overlap({}, {0.5}, edges), 0.0);
+  EXPECT_DOUBLE_EQ(histogram_overlap(note_feature_values(notes, NoteDistribution::kVelocity), {70, 70},
+                                     note_feature_edges(NoteDistribution::kVelocity)),
+                   0.25);  // one of four velocities in the band 64..80
+}
+
 TEST(MeanInterval, IsTheNormalApproximation) {
   const auto r = mean_interval({1, 2, 3, 4});
   EXPECT_DOUBLE_EQ(r.mean, 2.5);
