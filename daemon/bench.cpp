@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -241,6 +242,101 @@ void register_default(const Model& model, const torch::Device& device) {
   register_train_step("train_step/batch16", model, 16, {spec.net.channels, kKeys, frames}, device);
 }
 
+// Song's tutorial ScoreNet and its Euler–Maruyama sampler and loss, ported line by line (the
+// "plain LibTorch port" of issue 3's targets): measured beside scorejam's own network in the same
+// run, so the two are compared on the same machine under the same load.
+struct PlainScoreNetImpl : torch::nn::Module {
+  static constexpr double kSigma = 25.0;
+  torch::Tensor fourier;
+  torch::nn::Linear embed{nullptr};
+  torch::nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr}, conv4{nullptr};
+  torch::nn::ConvTranspose2d tconv4{nullptr}, tconv3{nullptr}, tconv2{nullptr}, tconv1{nullptr};
+  torch::nn::Linear dense[7] = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+  torch::nn::GroupNorm norm[7] = {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
+
+  PlainScoreNetImpl() {
+    const int c[] = {32, 64, 128, 256}, e = 256;
+    fourier = register_buffer("fourier", torch::randn({e / 2}) * 30.0);
+    embed = register_module("embed", torch::nn::Linear(e, e));
+    using Conv = torch::nn::Conv2dOptions;
+    using TConv = torch::nn::ConvTranspose2dOptions;
+    conv1 = register_module("conv1", torch::nn::Conv2d(Conv(1, c[0], 3).bias(false)));
+    conv2 = register_module("conv2", torch::nn::Conv2d(Conv(c[0], c[1], 3).stride(2).bias(false)));
+    conv3 = register_module("conv3", torch::nn::Conv2d(Conv(c[1], c[2], 3).stride(2).bias(false)));
+    conv4 = register_module("conv4", torch::nn::Conv2d(Conv(c[2], c[3], 3).stride(2).bias(false)));
+    tconv4 = register_module("tconv4", torch::nn::ConvTranspose2d(TConv(c[3], c[2], 3).stride(2).bias(false)));
+    tconv3 = register_module("tconv3", torch::nn::ConvTranspose2d(TConv(2 * c[2], c[1], 3).stride(2).bias(false).output_padding(1)));
+    tconv2 = register_module("tconv2", torch::nn::ConvTranspose2d(TConv(2 * c[1], c[0], 3).stride(2).bias(false).output_padding(1)));
+    tconv1 = register_module("tconv1", torch::nn::ConvTranspose2d(TConv(2 * c[0], 1, 3)));
+    const int widths[] = {c[0], c[1], c[2], c[3], c[2], c[1], c[0]};
+    const int groups[] = {4, 32, 32, 32, 32, 32, 32};
+    for (int i = 0; i < 7; ++i) {
+      dense[i] = register_module("dense" + std::to_string(i), torch::nn::Linear(e, widths[i]));
+      norm[i] = register_module("norm" + std::to_string(i), torch::nn::GroupNorm(groups[i], widths[i]));
+    }
+  }
+  static torch::Tensor act(const torch::Tensor& x) { return x * torch::sigmoid(x); }
+  static torch::Tensor std_of(const torch::Tensor& t) {
+    return torch::sqrt((torch::pow(kSigma, 2 * t) - 1.0) / (2.0 * std::log(kSigma)));
+  }
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t) {
+    auto projected = t.unsqueeze(1) * fourier.unsqueeze(0) * 2 * M_PI;
+    auto e = act(embed(torch::cat({torch::sin(projected), torch::cos(projected)}, 1)));
+    auto level = [&](const torch::Tensor& h, int i) {
+      return act(norm[i](h + dense[i](e).unsqueeze(-1).unsqueeze(-1)));
+    };
+    auto h1 = level(conv1(x), 0), h2 = level(conv2(h1), 1), h3 = level(conv3(h2), 2), h4 = level(conv4(h3), 3);
+    auto h = level(tconv4(h4), 4);
+    h = level(tconv3(torch::cat({h, h3}, 1)), 5);
+    h = level(tconv2(torch::cat({h, h2}, 1)), 6);
+    h = tconv1(torch::cat({h, h1}, 1));
+    return h / std_of(t).view({-1, 1, 1, 1});
+  }
+};
+TORCH_MODULE(PlainScoreNet);
+
+void register_plain_port(const torch::Device& device) {
+  const std::int64_t batch = 12;
+  const auto options = torch::TensorOptions().device(device);
+  torch::manual_seed(0);
+  PlainScoreNet net;
+  net->to(device);
+  benchmark::RegisterBenchmark("seed/plain_port/sample_em500_batch12", [net, batch, options, device](benchmark::State& state) mutable {
+    torch::NoGradGuard no_grad;
+    const int steps = 500;
+    const double eps = 1e-3, dt = (1.0 - eps) / (steps - 1);
+    for (auto _ : state) {
+      auto x = torch::randn({batch, 1, 28, 28}, options) * PlainScoreNetImpl::std_of(torch::ones({batch}, options)).view({-1, 1, 1, 1});
+      for (int i = 0; i < steps; ++i) {
+        auto t = torch::ones({batch}, options) * (1.0 - i * dt);
+        auto g = torch::pow(PlainScoreNetImpl::kSigma, t).view({-1, 1, 1, 1});
+        auto mean_x = x + g * g * net->forward(x, t) * dt;
+        x = mean_x + std::sqrt(dt) * g * torch::randn_like(x);
+      }
+      synchronize(device);
+    }
+    state.counters["samples_per_s"] = per_second(static_cast<double>(batch));
+  })->UseRealTime()->Unit(benchmark::kMillisecond);
+  auto optimizer = std::make_shared<torch::optim::Adam>(net->parameters(), torch::optim::AdamOptions(1e-4));
+  auto x0 = torch::rand({32, 1, 28, 28}, options);
+  benchmark::RegisterBenchmark("seed/plain_port/train_step_batch32", [net, optimizer, x0, device](benchmark::State& state) mutable {
+    auto step = [&] {
+      auto t = torch::rand({x0.size(0)}, x0.options()) * (1.0 - 1e-5) + 1e-5;
+      auto z = torch::randn_like(x0);
+      auto std = PlainScoreNetImpl::std_of(t).view({-1, 1, 1, 1});
+      auto score = net->forward(x0 + z * std, t);
+      auto loss = torch::mean(torch::sum(torch::pow(score * std + z, 2), {1, 2, 3}));
+      optimizer->zero_grad();
+      loss.backward();
+      optimizer->step();
+      synchronize(device);
+    };
+    step();  // Adam's state
+    for (auto _ : state) step();
+    state.counters["samples_per_s"] = per_second(32);
+  })->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+
 void register_seed(const Model& model, const torch::Device& device) {
   const std::int64_t batch = 12;
   const std::vector<std::int64_t> shape{batch, 1, 28, 28};
@@ -262,6 +358,7 @@ void register_seed(const Model& model, const torch::Device& device) {
     state.counters["samples_per_s"] = per_second(static_cast<double>(batch));
   })->UseRealTime()->Unit(benchmark::kMillisecond);
   register_train_step("seed/train_step_batch32", model, 32, {1, 28, 28}, device);
+  register_plain_port(device);
 }
 
 // The live engine as `scorejam run` drives it, with the phrases a player would play pushed into its
