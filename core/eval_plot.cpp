@@ -10,6 +10,21 @@
 #include "core/music_metrics.h"
 
 namespace scorejam {
+namespace {
+
+const double kColours[][3] = {{0.15, 0.35, 0.75}, {0.85, 0.3, 0.1}, {0.5, 0.2, 0.6}, {0.1, 0.55, 0.55},
+                              {0.6, 0.5, 0.1},   {0.1, 0.6, 0.2},  {0.9, 0.5, 0.7}, {0.4, 0.4, 0.4}};
+constexpr std::size_t kColourCount = sizeof kColours / sizeof kColours[0];
+
+void finish_png(cairo_surface_t* surface, cairo_t* cr, const std::filesystem::path& png_path) {
+  cairo_destroy(cr);
+  const auto status = cairo_surface_write_to_png(surface, png_path.c_str());
+  cairo_surface_destroy(surface);
+  if (status != CAIRO_STATUS_SUCCESS)
+    throw std::runtime_error("cannot write " + png_path.string() + ": " + cairo_status_to_string(status));
+}
+
+}  // namespace
 
 void write_metric_png(const std::string& metric, const std::string& definition, const std::vector<MetricRow>& rows,
                       const std::filesystem::path& png_path) {
@@ -77,11 +92,7 @@ void write_metric_png(const std::string& metric, const std::string& definition, 
     cairo_rectangle(cr, x_of(m.mean) - 2, y - 9, 4, 18);
     cairo_fill(cr);
   }
-  cairo_destroy(cr);
-  const auto status = cairo_surface_write_to_png(surface, png_path.c_str());
-  cairo_surface_destroy(surface);
-  if (status != CAIRO_STATUS_SUCCESS)
-    throw std::runtime_error("cannot write " + png_path.string() + ": " + cairo_status_to_string(status));
+  finish_png(surface, cr, png_path);
 }
 
 void write_tradeoff_png(const std::string& metric, const std::vector<TradeoffSeries>& series,
@@ -153,9 +164,8 @@ void write_tradeoff_png(const std::string& metric, const std::vector<TradeoffSer
     cairo_move_to(cr, width - right + 10, y_of(*real_mean) + 4);
     cairo_show_text(cr, "real");
   }
-  static const double colours[][3] = {{0.15, 0.35, 0.75}, {0.85, 0.3, 0.1}, {0.5, 0.2, 0.6}, {0.1, 0.55, 0.55}, {0.6, 0.5, 0.1}};
   for (std::size_t i = 0; i < series.size(); ++i) {
-    const auto* c = colours[i % 5];
+    const auto* c = kColours[i % kColourCount];
     cairo_set_source_rgb(cr, c[0], c[1], c[2]);
     cairo_set_line_width(cr, 2);
     auto points = series[i].points;
@@ -183,11 +193,80 @@ void write_tradeoff_png(const std::string& metric, const std::vector<TradeoffSer
     cairo_move_to(cr, width - right + 10, top + 16 + 18 * static_cast<double>(i));
     cairo_show_text(cr, series[i].name.c_str());
   }
-  cairo_destroy(cr);
-  const auto status = cairo_surface_write_to_png(surface, png_path.c_str());
-  cairo_surface_destroy(surface);
-  if (status != CAIRO_STATUS_SUCCESS)
-    throw std::runtime_error("cannot write " + png_path.string() + ": " + cairo_status_to_string(status));
+  finish_png(surface, cr, png_path);
+}
+
+void write_timeline_png(const std::string& title, const std::string& y_label, const std::vector<TimelineSeries>& series,
+                        double bin_s, const std::vector<double>& marks_s, const std::filesystem::path& png_path) {
+  const int width = 900, height = 480, left = 70, right = 200, top = 50, bottom = 56;
+  std::size_t bins = 1;
+  double hi = 0;
+  for (const auto& s : series) {
+    bins = std::max(bins, s.values.size());
+    for (double v : s.values)
+      if (std::isfinite(v)) hi = std::max(hi, v);
+  }
+  if (!(hi > 0)) hi = 1;
+  hi *= 1.08;
+  const double seconds = static_cast<double>(bins) * bin_s;
+  auto x_of = [&](double t) { return left + (width - left - right) * t / seconds; };
+  auto y_of = [&](double v) { return top + (height - top - bottom) * (hi - v) / hi; };
+
+  cairo_surface_t* surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
+  cairo_t* cr = cairo_create(surface);
+  cairo_set_source_rgb(cr, 1, 1, 1);
+  cairo_paint(cr);
+  cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+  cairo_set_font_size(cr, 16);
+  cairo_move_to(cr, left, 30);
+  cairo_show_text(cr, title.c_str());
+  cairo_set_font_size(cr, 11);
+  char label[48];
+  for (int i = 0; i <= 5; ++i) {
+    const double v = hi * i / 5;
+    cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
+    cairo_move_to(cr, left, y_of(v));
+    cairo_line_to(cr, width - right, y_of(v));
+    cairo_stroke(cr);
+    cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+    std::snprintf(label, sizeof label, "%.3g", v);
+    cairo_move_to(cr, 10, y_of(v) + 4);
+    cairo_show_text(cr, label);
+  }
+  for (int second = 0; second <= static_cast<int>(seconds); ++second) {
+    cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+    std::snprintf(label, sizeof label, "%d", second);
+    cairo_move_to(cr, x_of(second) - 3, height - bottom + 18);
+    cairo_show_text(cr, label);
+  }
+  cairo_move_to(cr, (width - right) / 2.0 - 60, height - 12);
+  cairo_show_text(cr, ("seconds into the continuation; " + y_label).c_str());
+  const double dash[] = {6, 4};
+  cairo_set_dash(cr, dash, 2, 0);
+  cairo_set_source_rgb(cr, 0.4, 0.4, 0.4);
+  for (double t : marks_s) {
+    cairo_move_to(cr, x_of(t), top);
+    cairo_line_to(cr, x_of(t), height - bottom);
+    cairo_stroke(cr);
+  }
+  cairo_set_dash(cr, nullptr, 0, 0);
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    const auto* c = kColours[i % kColourCount];
+    cairo_set_source_rgb(cr, c[0], c[1], c[2]);
+    cairo_set_line_width(cr, 2);
+    for (std::size_t k = 0; k < series[i].values.size(); ++k) {
+      const double x0 = x_of(static_cast<double>(k) * bin_s), x1 = x_of(static_cast<double>(k + 1) * bin_s);
+      const double y = y_of(series[i].values[k]);
+      if (k == 0) cairo_move_to(cr, x0, y);
+      else cairo_line_to(cr, x0, y);
+      cairo_line_to(cr, x1, y);
+    }
+    cairo_stroke(cr);
+    cairo_move_to(cr, width - right + 10, top + 16 + 18 * static_cast<double>(i));
+    cairo_show_text(cr, series[i].name.c_str());
+  }
+  finish_png(surface, cr, png_path);
 }
 
 }  // namespace scorejam

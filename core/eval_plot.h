@@ -33,4 +33,13 @@ struct TradeoffSeries {
 void write_tradeoff_png(const std::string& metric, const std::vector<TradeoffSeries>& series,
                         std::optional<double> real_mean, const std::filesystem::path& png_path);
 
+// Lines over the continuation's time: one per series, values per `bin_s` bin from 0, with dashed
+// vertical marks (e.g. a model's window seams).
+struct TimelineSeries {
+  std::string name;
+  std::vector<double> values;
+};
+void write_timeline_png(const std::string& title, const std::string& y_label, const std::vector<TimelineSeries>& series,
+                        double bin_s, const std::vector<double>& marks_s, const std::filesystem::path& png_path);
+
 }  // namespace scorejam

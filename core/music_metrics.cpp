@@ -185,6 +185,19 @@ double histogram_overlap(const std::vector<double>& a, const std::vector<double>
   return std::min(overlap, 1.0);
 }
 
+std::vector<double> density_over_time(const std::vector<std::vector<Note>>& continuations, double seconds, double bin_s) {
+  const auto bins = static_cast<std::size_t>(std::max(1.0, std::ceil(seconds / bin_s - 1e-9)));
+  std::vector<double> density(bins, 0.0);
+  if (continuations.empty()) return density;
+  for (const auto& notes : continuations)
+    for (const auto& n : notes) {
+      if (n.start_s < 0 || n.start_s >= seconds) continue;
+      density[std::min(bins - 1, static_cast<std::size_t>(n.start_s / bin_s))] += 1;
+    }
+  for (auto& d : density) d /= bin_s * static_cast<double>(continuations.size());
+  return density;
+}
+
 MeanInterval mean_interval(const std::vector<double>& values) {
   MeanInterval r;
   r.n = values.size();

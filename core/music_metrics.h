@@ -75,6 +75,10 @@ std::vector<double> note_feature_values(const std::vector<Note>& notes, NoteDist
 const std::vector<double>& note_feature_edges(NoteDistribution feature);
 double histogram_overlap(const std::vector<double>& a, const std::vector<double>& b, const std::vector<double>& edges);
 
+// Notes begun per second in each `bin_s` bin of [0, seconds), averaged over the continuations: where
+// in a continuation a system plays densely (a sliding-window model shows its window seams here).
+std::vector<double> density_over_time(const std::vector<std::vector<Note>>& continuations, double seconds, double bin_s);
+
 // Mean and the half-width of its normal-approximation 95% confidence interval (1.96 s / sqrt n).
 struct MeanInterval {
   double mean = 0;

@@ -212,6 +212,35 @@ SystemResult judge_model(const fs::path& path, LoadedCheckpoint& loaded, const S
   return judged;
 }
 
+// Where in the continuation each system plays: notes/s per 0.25 s, with the models' window seams
+// marked, and per system the density of the second after each seam over the second before it.
+std::string write_density_timeline(const fs::path& out_dir, const std::vector<SystemResult>& systems,
+                                   const std::vector<std::vector<std::vector<Note>>>& played, double seconds,
+                                   const std::vector<double>& seams) {
+  const double bin_s = 0.25;
+  std::vector<TimelineSeries> series;
+  std::string ratios;
+  for (std::size_t i = 0; i < systems.size(); ++i) {
+    if (systems[i].name == "silence" || systems[i].name == "other") continue;  // nothing; the real notes again
+    series.push_back({systems[i].name, density_over_time(played[i], seconds, bin_s)});
+    double before = 0, after = 0;
+    for (double seam : seams)
+      for (const auto& notes : played[i])
+        for (const auto& n : notes) {
+          before += n.start_s >= seam - 1 && n.start_s < seam;
+          after += n.start_s >= seam && n.start_s < seam + 1;
+        }
+    if (!seams.empty())
+      ratios += fmt::format("| {} | {} |\n", systems[i].name, before > 0 ? fmt::format("{:.2f}", after / before) : "–");
+  }
+  write_timeline_png("notes per second through the continuation", "dashed: window seams", series, bin_s, seams,
+                     out_dir / "plots" / "density_over_time.png");
+  std::string markdown = "\n## Density through the continuation\n\n![notes per second through the continuation](plots/density_over_time.png)\n";
+  if (!ratios.empty())
+    markdown += "\nNotes in the second after each window seam over the second before it:\n\n| system | after / before |\n|---|---|\n" + ratios;
+  return markdown;
+}
+
 // A picture per measure (every continuation a dot, the mean and its 95% CI a bar) and, when models
 // ran at several settings, each measure against NFE; returns the Markdown that shows them.
 std::string write_plots(const fs::path& out_dir, const std::vector<SystemResult>& systems) {
@@ -285,6 +314,7 @@ int run_eval(const EvalCommand& command, const Config& config) {
     played.push_back(baseline_continuations(name, prompts, options, corpus ? &*corpus : nullptr));
     systems.push_back(judge_system(name, prompts, played.back(), options));
   }
+  std::vector<double> seams;  // the first model's: continue_notes makes half a window per window
   auto checkpoints = command.checkpoints;
   if (checkpoints.empty()) checkpoints.push_back(config.sample.checkpoint);
   const auto samplers = sampler_settings(command.samplers, config.sample.sampler);
@@ -292,6 +322,9 @@ int run_eval(const EvalCommand& command, const Config& config) {
     const auto path = resolve_model_path(checkpoint);
     auto loaded = load_checkpoint(path);
     loaded.ema->eval();
+    const double horizon_s = (loaded.spec.window_frames - loaded.spec.window_frames / 2) / loaded.spec.roll.fs_hz;
+    if (seams.empty() && horizon_s > 0)
+      for (double t = horizon_s; t < options.seconds - 1e-9; t += horizon_s) seams.push_back(t);
     for (const auto& sampler : samplers) {
       played.emplace_back();
       systems.push_back(judge_model(path, loaded, sampler, prompts, options, config, played.back()));
@@ -300,7 +333,8 @@ int run_eval(const EvalCommand& command, const Config& config) {
 
   const auto table = eval_table_markdown(systems);
   fs::create_directories(command.out_dir);
-  const auto plots = write_plots(command.out_dir, systems);
+  auto plots = write_plots(command.out_dir, systems);  // makes plots/
+  plots += write_density_timeline(command.out_dir, systems, played, options.seconds, seams);
   const auto listen = write_listening(command, prompts, systems, played);
   std::ofstream(fs::path(command.out_dir) / "table.md") << table << plots << listen;
   std::ofstream(fs::path(command.out_dir) / "scores.csv") << eval_csv(systems, prompts);

@@ -1,5 +1,6 @@
 #include "core/evaluation.h"
 
+#include <cairo.h>
 #include <gtest/gtest.h>
 
 #include "core/eval_plot.h"
@@ -141,6 +142,24 @@ TEST(EvalPlot, DrawsTheTradeoffAgainstNfeAndNamesAPathItCannotWrite) {
   EXPECT_EQ(std::string(png.begin() + 1, png.begin() + 4), "PNG");
   write_tradeoff_png("nothing", {}, std::nullopt, dir / "empty.png");  // no points: axes only
   EXPECT_THROW(write_tradeoff_png("x", series, 1.0, dir / "missing" / "t.png"), std::runtime_error);
+}
+
+TEST(EvalPlot, DrawsDensityOverTimeAsStepsInTheSeriesColour) {
+  const auto dir = testing::scratch_dir("eval_timeline");
+  write_timeline_png("density", "notes/s", {{"flat", {1, 1, 1, 1}}}, 0.5, {1.0}, dir / "d.png");
+  cairo_surface_t* image = cairo_image_surface_create_from_png((dir / "d.png").c_str());
+  ASSERT_EQ(cairo_surface_status(image), CAIRO_STATUS_SUCCESS);
+  // The line at 1 of a 1.08 axis, plot rows 50..424, middle of the x axis (70..700).
+  const int x = 385, y = 50 + static_cast<int>(374 * (0.08 / 1.08) + 0.5);
+  const auto* data = cairo_image_surface_get_data(image);
+  bool blue = false;
+  for (int dy = -1; dy <= 1; ++dy) {
+    const auto* pixel = data + (y + dy) * cairo_image_surface_get_stride(image) + 4 * x;  // BGRx
+    blue = blue || (pixel[0] > 150 && pixel[2] < 100);
+  }
+  EXPECT_TRUE(blue) << "no line of the first series' colour at the value 1";
+  cairo_surface_destroy(image);
+  EXPECT_THROW(write_timeline_png("x", "", {}, 0.5, {}, dir / "missing" / "d.png"), std::runtime_error);
 }
 
 TEST(EvalSubset, RealPianistsStayInTheirPromptsKey) {

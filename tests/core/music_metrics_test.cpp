@@ -96,6 +96,14 @@ TEST(NoteDistributions, IoisDurationsAndVelocitiesAreCompared) {
                    0.25);  // one of four velocities in the band 64..80
 }
 
+TEST(DensityOverTime, CountsOnsetsPerBinAveragedOverContinuations) {
+  const std::vector<std::vector<Note>> continuations{
+      {{0.1, 0.2, 60, 64}, {0.2, 0.3, 62, 64}, {1.5, 1.6, 64, 64}},
+      {{0.4, 0.5, 60, 64}, {2.5, 2.6, 60, 64} /* beyond the 2 s: not counted */}};
+  EXPECT_EQ(density_over_time(continuations, 2.0, 0.5), (std::vector<double>{3.0, 0.0, 0.0, 1.0}));
+  EXPECT_EQ(density_over_time({}, 2.0, 0.5), (std::vector<double>(4, 0.0)));
+}
+
 TEST(MeanInterval, IsTheNormalApproximation) {
   const auto r = mean_interval({1, 2, 3, 4});
   EXPECT_DOUBLE_EQ(r.mean, 2.5);
