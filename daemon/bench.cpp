@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +20,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <thread>
 #include <vector>
 
 #include "core/checkpoint.h"
@@ -361,15 +363,6 @@ void register_seed(const Model& model, const torch::Device& device) {
   register_plain_port(device);
 }
 
-// The live engine as `scorejam run` drives it, with the phrases a player would play pushed into its
-// input queue: each iteration is one phrase (8 notes in about a second), the pause, and the whole
-// answer. The scheduler sends to nowhere but runs as on stage (SCHED_FIFO when allowed), while the
-// generator samples window after window: its lateness is the lateness under a loaded generator.
-// The live engine as `scorejam run` drives it, with the phrases a player would play pushed into its
-// input queue. The scheduler sends to nowhere but runs as on stage (SCHED_FIFO when allowed) while
-// the generator samples window after window: its lateness is the lateness under a loaded generator.
-// live/answer: each iteration is one phrase (8 notes in about a second), the pause and the whole
-// answer. live/duet: each iteration is 10 s of playing along with a player who never stops.
 // Time the host took this machine's CPUs away (steal, /proc/stat, all CPUs), in ms; 0 where it is
 // not reported. SCHED_FIFO cannot help against it, so a late note during steal is the host's.
 double host_steal_ms() {
@@ -380,9 +373,25 @@ double host_steal_ms() {
   return steal * 1000.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-void register_live(const std::string& checkpoint, const LiveConfig& config, LiveMode mode, int iterations) {
-  const std::string name = mode == LiveMode::kDuet ? "live/duet" : "live/answer";
-  benchmark::RegisterBenchmark(name.c_str(), [checkpoint, config, mode](benchmark::State& state) {
+// The live engine as `scorejam run` drives it, with the phrases a player would play pushed into its
+// input queue. The scheduler sends to nowhere but runs as on stage (SCHED_FIFO when allowed) while
+// the generator samples window after window: its lateness is the lateness under a loaded generator.
+// live/answer: each iteration is one phrase (8 notes in about a second), the pause and the whole
+// answer. live/duet: each iteration is 10 s of playing along with a player who never stops. With
+// `busy_threads`, as many threads of another program spin at normal priority meanwhile (a DAW, a
+// visuals renderer on the same laptop).
+void register_live(const std::string& checkpoint, const LiveConfig& config, LiveMode mode, int iterations,
+                   int busy_threads = 0) {
+  std::string name = mode == LiveMode::kDuet ? "live/duet" : "live/answer";
+  if (busy_threads > 0) name += "/busy_threads:" + std::to_string(busy_threads);
+  benchmark::RegisterBenchmark(name.c_str(), [checkpoint, config, mode, busy_threads](benchmark::State& state) {
+    std::atomic<bool> busy{true};
+    std::vector<std::jthread> others;
+    for (int i = 0; i < busy_threads; ++i)
+      others.emplace_back([&busy] {
+        volatile double x = 1;
+        while (busy.load(std::memory_order_relaxed)) x = x * 1.0000001 + 1e-9;
+      });
     struct Nowhere final : MidiSink {
       void send(const std::uint8_t*, std::size_t) noexcept override {}
     } sink;
@@ -416,6 +425,8 @@ void register_live(const std::string& checkpoint, const LiveConfig& config, Live
       }
     }
     const auto s = engine.status();
+    busy = false;
+    others.clear();
     engine.stop();
     scheduler.stop();
     if (mode == LiveMode::kContinue) {
@@ -463,6 +474,7 @@ int run_bench(const BenchCommand& command, const ModelSpec& default_spec, int th
     benchmark::ClearRegisteredBenchmarks();
     register_live(checkpoint, live, LiveMode::kContinue, 10);
     register_live(checkpoint, live, LiveMode::kDuet, 3);
+    register_live(checkpoint, live, LiveMode::kDuet, 3, 2);
     return run_registered(command);
   }
 
