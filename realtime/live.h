@@ -38,7 +38,7 @@ struct LiveStatus {
   std::int64_t answers = 0;
   double first_note_ms_p50 = 0, first_note_ms_p95 = 0;
   // Why an answer's first note is slow: its window was not ready when the pause was detected (the
-  // others are answers_prepared), or that window held no note, so it waits for the next one.
+  // others are answers_prepared), or that window held no note, so another was drawn at once.
   std::int64_t answers_prepared = 0, answers_opening_rest = 0;
   // Generation per window against its deadline.
   std::int64_t windows = 0, windows_late = 0;

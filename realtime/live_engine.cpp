@@ -52,6 +52,7 @@ struct LiveEngine::Session {
   std::int64_t pause_detected_ns = 0;  // when the pause that started this answer was detected
   bool answer_started = false;         // the answer's first window is committed
   bool first_note_measured = false;
+  int silent_first_windows = 0;        // the answer's first windows that held no note
   std::int64_t answer_end = 0;         // absolute frame where the answer stops
   // the generated timeline: frames [.., committed_end) are decided; a note of frame f plays at
   // time_of(f) + offset_ns (the answer is moved to start right after the pause)
@@ -69,6 +70,9 @@ struct LiveEngine::Session {
 };
 
 namespace {
+
+// How many more first windows an answer draws when one holds no note, before it plays the rest.
+constexpr int kSilentFirstWindowRetries = 1;
 
 std::shared_ptr<LiveEngine::Model> load_model(const fs::path& path, const std::string& device_name) {
   auto loaded = scorejam::load_checkpoint(path);
@@ -335,6 +339,7 @@ void LiveEngine::conductor_loop() {
         s.pause_detected_ns = now;
         s.answer_started = false;
         s.first_note_measured = false;
+        s.silent_first_windows = 0;
         ++figures_->answers;
         if (s.speculation.ready && s.speculation.version == s.version) ++figures_->answers_prepared;
         wake_.notify_all();
@@ -471,8 +476,15 @@ void LiveEngine::generator_loop() {
     const auto lead_ns = static_cast<std::int64_t>(config_.lead_ms) * kMs;
     int from = known;  // window-relative first frame of the hop
     std::int64_t shift = 0;
+    if (job == Job::kFirstAnswer && result.generated.empty() && s.silent_first_windows++ < kSilentFirstWindowRetries) {
+      // The model opened the answer with a rest as long as the window: an answer that starts
+      // seconds late. Draw another window at once (with the next window's seed) instead.
+      if (s.silent_first_windows == 1) ++figures_->answers_opening_rest;
+      s.speculation.ready = false;
+      if (listener_.event) listener_.event("answer: its first window held no note; drawing another");
+      continue;
+    }
     if (job == Job::kFirstAnswer) {
-      if (result.generated.empty()) ++figures_->answers_opening_rest;
       if (!result.generated.empty())
         from = std::min_element(result.generated.begin(), result.generated.end(),
                                 [](const GridNote& a, const GridNote& b) { return a.onset_frame < b.onset_frame; })

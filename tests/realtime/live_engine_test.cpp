@@ -9,7 +9,9 @@
 #include <mutex>
 #include <thread>
 
+#include "core/checkpoint.h"
 #include "realtime/performance.h"
+#include "tests/core/test_support.h"
 
 namespace scorejam {
 namespace {
@@ -133,6 +135,74 @@ TEST(LiveEngine, AnswersAPhraseAfterThePauseAndEndsEveryNote) {
   EXPECT_LE(status.answers_opening_rest, 1);
   EXPECT_GT(status.first_note_ms_p50, 0);
   EXPECT_GE(status.windows, 1);
+}
+
+// A model that only plays silence: an EDM network with its last layer zeroed denoises to c_skip x,
+// the score of Gaussian data of std sigma_data = 0.001 around 0, which decodes to 0.5 everywhere,
+// under thresholds of 0.6. Its answer's first window is silent: one more is drawn at once, and
+// then the answer (silent) runs its course instead of drawing forever.
+TEST(LiveEngine, ASilentFirstWindowIsDrawnAgainOnceThenTheAnswerGoesOn) {
+  const auto dir = testing::scratch_dir("silent_model");
+  ModelSpec spec;
+  spec.net = ScoreNetConfig{3, {8, 16}, 16};
+  spec.net.conditional = true;
+  spec.net.preconditioning = "edm";
+  spec.net.sigma_data = 0.001;
+  spec.window_frames = 32;
+  torch::manual_seed(0);
+  ScoreNet net(spec.net, Sde{spec.sde});
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : net->named_parameters())
+      if (p.key().rfind("out.", 0) == 0) p.value().zero_();
+  }
+  save_checkpoint(dir / "silent.pt", spec, net, net, nullptr, {});
+
+  LiveConfig config;
+  config.settings.mode = LiveMode::kContinue;
+  config.settings.sampler.kind = SamplerKind::kHeun;
+  config.settings.sampler.steps = 4;
+  config.settings.pause_ms = 300;
+  config.settings.answer_seconds = 2;
+  config.settings.thresholds = {0.6f, 0.6f};
+  config.context_frames = 16;
+  config.hop_frames = 8;
+  config.model_dir = dir.string();
+  NullSink sink;
+  SchedulerConfig sc;
+  sc.realtime_priority = false;
+  Scheduler scheduler(sink, sc);
+  scheduler.start();
+  moodycamel::ConcurrentQueue<TimedMidi> input{1024};
+  std::mutex mutex;
+  std::vector<std::string> events;
+  LiveListener listener;
+  listener.event = [&](const std::string& e) {
+    std::lock_guard lock(mutex);
+    events.push_back(e);
+  };
+  {
+    LiveEngine engine(config, (dir / "silent.pt").string(), scheduler, input, listener);
+    engine.warm_up();
+    engine.start();
+    moodycamel::ProducerToken token(input);
+    for (int pitch : {60, 64, 67}) {
+      input.enqueue(token, note_on(now_ns(), 0, pitch, 80));
+      std::this_thread::sleep_for(100ms);
+      input.enqueue(token, note_off(now_ns(), 0, pitch));
+    }
+    const auto until = SteadyClock::now() + 10s;
+    while (SteadyClock::now() < until && (engine.status().answers == 0 || engine.answering()))
+      std::this_thread::sleep_for(20ms);
+    const auto status = engine.status();
+    EXPECT_EQ(status.answers, 1);
+    EXPECT_FALSE(engine.answering()) << "the silent answer never ended";
+    EXPECT_EQ(status.answers_opening_rest, 1);
+    engine.stop();
+  }
+  scheduler.stop();
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(std::count(events.begin(), events.end(), "answer: its first window held no note; drawing another"), 1);
 }
 
 TEST(LiveEngine, PlayerStartingAgainStopsTheAnswerAtOnce) {
