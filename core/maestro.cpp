@@ -71,8 +71,10 @@ std::vector<MaestroEntry> parse_maestro_csv(const std::string& text, const std::
     }
     MaestroEntry e{row[composer], row[title], row[split], 0, row[midi], 0};
     char* end = nullptr;
-    e.year = static_cast<int>(std::strtol(row[year].c_str(), &end, 10));
-    if (row[year].empty() || *end) throw MaestroError(where + ": year '" + row[year] + "' is not a number");
+    const long y = std::strtol(row[year].c_str(), &end, 10);
+    if (row[year].empty() || *end || y < 0 || y > 9999)
+      throw MaestroError(where + ": year '" + row[year] + "' is not a year");
+    e.year = static_cast<int>(y);
     e.duration_s = std::strtod(row[duration].c_str(), &end);
     if (row[duration].empty() || *end || !std::isfinite(e.duration_s) || e.duration_s < 0)
       throw MaestroError(where + ": duration '" + row[duration] + "' is not a number of seconds");

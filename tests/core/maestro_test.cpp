@@ -111,6 +111,17 @@ TEST(MaestroCsv, RejectsPathsLeavingTheSet) {
                MaestroError);
 }
 
+TEST(MaestroCsv, RejectsAYearThatIsNoYearNamingIt) {
+  for (const char* year : {"99999999999", "-5", "2009a", ""}) {
+    try {
+      parse_maestro_csv(std::string(kHeader) + "Bach,Fugue,test," + year + ",a.midi,a.wav,1.0\n", "x.csv");
+      FAIL() << year;
+    } catch (const MaestroError& e) {
+      EXPECT_NE(std::string(e.what()).find("year '" + std::string(year) + "'"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(MaestroCsv, RejectsUnterminatedQuote) {
   EXPECT_THROW(parse_maestro_csv(std::string(kHeader) + "\"Bach,Fugue,test,2009,a.midi,a.wav,1.0\n", "x.csv"),
                MaestroError);
