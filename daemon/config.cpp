@@ -2,6 +2,7 @@
 
 #include "core/maestro.h"
 
+#include <arpa/inet.h>
 #include <toml++/toml.h>
 
 #include <cmath>
@@ -99,6 +100,23 @@ class TableReader {
         throw ConfigError(where(source_, item, name_ + "." + key) + ": each entry must be an integer in [" +
                           std::to_string(min_value) + ", " + std::to_string(max_value) + "]");
       out.push_back(static_cast<int>(*v));
+    }
+    value = out;
+  }
+  // A list of IP addresses (IPv4 or IPv6), each checked here so the error names the file and line.
+  void read_addresses(const std::string& key, std::vector<std::string>& value) {
+    known_.insert(key);
+    const toml::node* node = table_ ? table_->get(key) : nullptr;
+    if (!node) return;
+    const auto* array = node->as_array();
+    if (!array) throw ConfigError(where(source_, *node, name_ + "." + key) + ": expected a list of IP addresses");
+    std::vector<std::string> out;
+    for (const auto& item : *array) {
+      auto v = item.value_exact<std::string>();
+      in6_addr buffer{};
+      if (!v || (inet_pton(AF_INET, v->c_str(), &buffer) != 1 && inet_pton(AF_INET6, v->c_str(), &buffer) != 1))
+        throw ConfigError(where(source_, item, name_ + "." + key) + ": each entry must be an IP address as a string, e.g. \"127.0.0.1\"");
+      out.push_back(*v);
     }
     value = out;
   }
@@ -282,6 +300,7 @@ Config parse_config(const std::string& toml_text, const std::string& source) {
   osc.read("reply_host", c.osc.reply_host);
   osc.read("reply_port", c.osc.reply_port, 0, 65535);
   osc.read("max_subscribers", c.osc.max_subscribers, 0, 256);
+  osc.read_addresses("allow", c.osc.allow);
   osc.reject_unknown();
 
   TableReader scheduler(root, "scheduler", source);
@@ -396,12 +415,15 @@ std::string to_toml(const Config& c) {
                                   {"output", c.midi.output},
                                   {"input_channel", c.midi.input_channel},
                                   {"poll_ms", c.midi.poll_ms}});
+  toml::array allowed;
+  for (const auto& address : c.osc.allow) allowed.push_back(address);
   root.insert("osc", toml::table{{"enabled", c.osc.enabled},
                                  {"bind_address", c.osc.bind_address},
                                  {"port", c.osc.port},
                                  {"reply_host", c.osc.reply_host},
                                  {"reply_port", c.osc.reply_port},
-                                 {"max_subscribers", c.osc.max_subscribers}});
+                                 {"max_subscribers", c.osc.max_subscribers},
+                                 {"allow", allowed}});
   root.insert("scheduler", toml::table{{"capacity", static_cast<std::int64_t>(c.scheduler.capacity)},
                                        {"realtime_priority", c.scheduler.realtime_priority},
                                        {"priority", c.scheduler.priority},

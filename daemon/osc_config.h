@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace scorejam {
 
@@ -13,6 +14,9 @@ struct OscConfig {
   std::string reply_host = "127.0.0.1";
   int reply_port = 0;                      // 0 = reply to the sender; else every reply goes here
   int max_subscribers = 8;
+  // Sender IP addresses whose datagrams are read; empty = any sender that can reach bind_address.
+  // Datagrams from others are dropped unanswered (an answer would make scorejam a reflector).
+  std::vector<std::string> allow;
 };
 
 }  // namespace scorejam

@@ -4,6 +4,7 @@
 #include <spdlog/fmt/fmt.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/buffer.hpp>
 #include <cstring>
 #include <stdexcept>
@@ -91,6 +92,12 @@ OscServer::OscServer(boost::asio::io_context& io, const OscConfig& config, LiveC
     throw std::runtime_error(fmt::format("OSC: max_subscribers {} is negative", config.max_subscribers));
   }
   subscribers_.max = static_cast<std::size_t>(config.max_subscribers);
+  for (const auto& text : config.allow) {
+    boost::system::error_code bad;
+    const auto address = boost::asio::ip::make_address(text, bad);
+    if (bad) throw std::runtime_error(fmt::format("OSC: allow: '{}' is not an IP address", text));
+    allowed_.push_back(address);
+  }
   subscribers_.loopback_only = local.address().is_loopback();
   spdlog::info("OSC: listening on UDP {}:{}, replying to {}", local.address().to_string(), port(),
                reply_to_ ? endpoint_text(*reply_to_) : std::string("the sender"));
@@ -109,7 +116,8 @@ int OscServer::port() const {
 
 OscCounters OscServer::counters() const {
   return {received_.load(std::memory_order_relaxed), malformed_.load(std::memory_order_relaxed),
-          errors_.load(std::memory_order_relaxed), send_failures_.load(std::memory_order_relaxed)};
+          errors_.load(std::memory_order_relaxed), send_failures_.load(std::memory_order_relaxed),
+          refused_.load(std::memory_order_relaxed)};
 }
 
 void OscServer::receive() {
@@ -125,6 +133,11 @@ void OscServer::on_receive(const boost::system::error_code& ec, std::size_t size
   if (ec == boost::asio::error::bad_descriptor) return;  // closed: no more receiving
   if (ec) {
     warn(fmt::format("OSC: receive failed: {}", ec.message()));
+  } else if (!allowed_.empty() &&
+             std::find(allowed_.begin(), allowed_.end(), sender_.address()) == allowed_.end()) {
+    if (refused_.fetch_add(1, std::memory_order_relaxed) == 0)
+      warn(fmt::format("OSC: datagram from {} dropped: not in [osc] allow (further ones are dropped quietly)",
+                       endpoint_text(sender_)));
   } else {
     // Nothing a datagram causes may end the io_context's run().
     try {

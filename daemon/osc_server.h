@@ -24,6 +24,7 @@ struct OscCounters {
   std::int64_t malformed = 0;      // datagrams refused by the validator, messages refused by liblo
   std::int64_t errors = 0;         // messages answered with /scorejam/fail for any other reason
   std::int64_t send_failures = 0;  // replies and notes the socket did not take
+  std::int64_t refused = 0;        // datagrams from senders not in [osc] allow, dropped unanswered
 };
 
 class OscServer {
@@ -62,7 +63,8 @@ class OscServer {
   std::vector<std::uint8_t> send_buffer_;
   OscSubscribers subscribers_;
 
-  std::atomic<std::int64_t> received_{0}, malformed_{0}, errors_{0}, send_failures_{0};
+  std::atomic<std::int64_t> received_{0}, malformed_{0}, errors_{0}, send_failures_{0}, refused_{0};
+  std::vector<boost::asio::ip::address> allowed_;  // empty = every sender
 
   // At most kWarningsPerSecond warning lines a second: a flood of bad packets must not flood the log.
   static constexpr int kWarningsPerSecond = 10;

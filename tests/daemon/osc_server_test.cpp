@@ -444,6 +444,47 @@ TEST_F(OscServerTest, MessagesToItsOwnReplyAddressesAreIgnored) {
 
 // --- where replies go -------------------------------------------------------------------------
 
+// Sends `datagram` to 127.0.0.1:port from a socket bound to `from` (any 127.x.y.z is loopback).
+void send_from(const char* from, int port, const Bytes& datagram) {
+  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in local{}, to{};
+  local.sin_family = to.sin_family = AF_INET;
+  inet_pton(AF_INET, from, &local.sin_addr);
+  ASSERT_EQ(bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof local), 0) << std::strerror(errno);
+  to.sin_port = htons(static_cast<std::uint16_t>(port));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(sendto(fd, datagram.data(), datagram.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to),
+            static_cast<ssize_t>(datagram.size()));
+  close(fd);
+}
+
+TEST_F(OscServerTest, SendersOutsideTheAllowListAreDroppedUnanswered) {
+  OscConfig config = test_config();
+  config.allow = {"127.0.0.1"};
+  start(config);
+  send_from("127.0.0.2", port(), serialise("/scorejam/start", {}));
+  send_from("127.0.0.2", port(), serialise("/scorejam/panic", {}));
+  client_.send(port(), "/scorejam/stop");  // from 127.0.0.1: allowed
+  EXPECT_TRUE(replied_done(client_, "/scorejam/stop"));
+  const auto calls = live_.calls();
+  EXPECT_EQ(calls.starts, 0);
+  EXPECT_EQ(calls.panics, 0);
+  EXPECT_EQ(calls.stops, 1);
+  EXPECT_EQ(counters().refused, 2);
+}
+
+TEST_F(OscServerTest, AllowListEntryThatIsNoAddressIsAnErrorNamingIt) {
+  OscConfig config = test_config();
+  config.allow = {"mixer.local"};
+  try {
+    start(config);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("mixer.local"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(OscServerTest, RepliesGoToTheSender) {
   start();
   OscClient other;

@@ -89,6 +89,19 @@ TEST(Cli, OutOfRangeConfigValueIsRejected) {
   EXPECT_TRUE(contains(run.err, "outside")) << run.err;
 }
 
+TEST(Cli, OscAllowListTakesIpAddressesOnlyNamingTheLine) {
+  auto dir = testing::scratch_dir("Cli.OscAllowListTakesIpAddressesOnlyNamingTheLine");
+  testing::write_text(dir / "good.toml", "[osc]\nallow = [\"127.0.0.1\", \"::1\", \"192.168.1.20\"]\n");
+  auto good = scorejam("--config " + (dir / "good.toml").string() + " --print-config", dir);
+  EXPECT_EQ(good.exit_code, 0) << good.err;
+  EXPECT_TRUE(contains(good.out, "allow = [ '127.0.0.1', '::1', '192.168.1.20' ]")) << good.out;
+  testing::write_text(dir / "bad.toml", "[osc]\n\nallow = [\"127.0.0.1\", \"mixer.local\"]\n");
+  auto bad = scorejam("--config " + (dir / "bad.toml").string() + " --print-config", dir);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_TRUE(contains(bad.err, "bad.toml:3")) << bad.err;
+  EXPECT_TRUE(contains(bad.err, "osc.allow")) << bad.err;
+}
+
 TEST(Cli, WarnsWhenTorchRunsOnTheReferenceBlas) {
   const fs::path reference = "/usr/lib/x86_64-linux-gnu/blas/libblas.so.3";
   if (!fs::exists(reference)) GTEST_SKIP() << "Debian's reference BLAS is not installed (" << reference << ")";
