@@ -243,6 +243,13 @@ void LiveEngine::load_checkpoint(const std::string& file_name) {
   if (file_name.empty() || file_name.find('/') != std::string::npos || file_name.find("..") != std::string::npos)
     throw std::runtime_error("load: '" + file_name + "' is not a file name in the model folder");
   const auto path = fs::path(config_.model_dir) / file_name;
+  // A symbolic link may point elsewhere: what is read must lie in the model folder itself.
+  std::error_code ec;
+  const auto folder = fs::canonical(config_.model_dir, ec);
+  const auto target = fs::canonical(path, ec);
+  if (ec) throw std::runtime_error("load: " + file_name + ": " + ec.message());
+  if (target.parent_path() != folder)
+    throw std::runtime_error("load: " + file_name + " leads outside the model folder (to " + target.string() + ")");
   auto model = load_model(path, config_.device);  // off the generator thread: it keeps playing meanwhile
   std::lock_guard lock(mutex_);
   if (model->spec.window_frames - config_.context_frames < config_.hop_frames)

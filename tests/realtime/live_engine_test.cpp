@@ -141,8 +141,8 @@ TEST(LiveEngine, AnswersAPhraseAfterThePauseAndEndsEveryNote) {
 // the score of Gaussian data of std sigma_data = 0.001 around 0, which decodes to 0.5 everywhere,
 // under thresholds of 0.6. Its answer's first window is silent: one more is drawn at once, and
 // then the answer (silent) runs its course instead of drawing forever.
-TEST(LiveEngine, ASilentFirstWindowIsDrawnAgainOnceThenTheAnswerGoesOn) {
-  const auto dir = testing::scratch_dir("silent_model");
+// Saves the silent model described below to `path`.
+void save_silent_model(const std::filesystem::path& path) {
   ModelSpec spec;
   spec.net = ScoreNetConfig{3, {8, 16}, 16};
   spec.net.conditional = true;
@@ -156,8 +156,12 @@ TEST(LiveEngine, ASilentFirstWindowIsDrawnAgainOnceThenTheAnswerGoesOn) {
     for (auto& p : net->named_parameters())
       if (p.key().rfind("out.", 0) == 0) p.value().zero_();
   }
-  save_checkpoint(dir / "silent.pt", spec, net, net, nullptr, {});
+  save_checkpoint(path, spec, net, net, nullptr, {});
+}
 
+TEST(LiveEngine, ASilentFirstWindowIsDrawnAgainOnceThenTheAnswerGoesOn) {
+  const auto dir = testing::scratch_dir("silent_model");
+  save_silent_model(dir / "silent.pt");
   LiveConfig config;
   config.settings.mode = LiveMode::kContinue;
   config.settings.sampler.kind = SamplerKind::kHeun;
@@ -277,6 +281,33 @@ TEST(LiveEngine, LoadRefusesPathsOutsideTheModelFolderAndKeepsTheModel) {
     EXPECT_EQ(rig.engine->status().checkpoint, "scorejam-default.pt");
   }
   EXPECT_NO_THROW(rig.engine->load_checkpoint("scorejam-default.pt"));
+}
+
+TEST(LiveEngine, LoadRefusesALinkLeadingOutOfTheModelFolder) {
+  const auto dir = testing::scratch_dir("model_links");
+  const auto models = dir / "models", elsewhere = dir / "elsewhere";
+  std::filesystem::create_directories(models);
+  std::filesystem::create_directories(elsewhere);
+  save_silent_model(models / "a.pt");
+  save_silent_model(elsewhere / "b.pt");
+  std::filesystem::create_symlink("a.pt", models / "latest.pt");
+  std::filesystem::create_symlink(elsewhere / "b.pt", models / "outside.pt");
+  LiveConfig config;
+  config.context_frames = 16;
+  config.hop_frames = 8;
+  config.model_dir = models.string();
+  NullSink sink;
+  Scheduler scheduler(sink, SchedulerConfig{});
+  moodycamel::ConcurrentQueue<TimedMidi> input{16};
+  LiveEngine engine(config, (models / "a.pt").string(), scheduler, input);
+  try {
+    engine.load_checkpoint("outside.pt");
+    FAIL() << "a link out of the model folder was followed";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("outside the model folder"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(engine.status().checkpoint, "a.pt");
+  EXPECT_NO_THROW(engine.load_checkpoint("latest.pt"));  // a link within the folder is fine
 }
 
 TEST(LiveEngine, LowersTheStepsRatherThanPlayLate) {
