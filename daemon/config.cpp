@@ -139,10 +139,13 @@ std::filesystem::path roll_cache_dir(const DataConfig& data) {
   return data.cache_dir.empty() ? default_cache_dir() : std::filesystem::path(data.cache_dir);
 }
 
+// sample's and eval's: chosen with eval on the bundled model (README, "Judging the music"): of PC
+// 30 and 50 steps with guidance 1, 2 and 3, PC 30 with guidance 3 followed its prompt best and was
+// the least decided by the seed, at 120 network evaluations a window.
 SamplerConfig default_sampler() {
   SamplerConfig sampler;
   sampler.kind = SamplerKind::kPredictorCorrector;
-  sampler.steps = 50;
+  sampler.steps = 30;
   sampler.guidance = 3.0;
   return sampler;
 }
