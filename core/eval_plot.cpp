@@ -16,6 +16,17 @@ const double kColours[][3] = {{0.15, 0.35, 0.75}, {0.85, 0.3, 0.1}, {0.5, 0.2, 0
                               {0.6, 0.5, 0.1},   {0.1, 0.6, 0.2},  {0.9, 0.5, 0.7}, {0.4, 0.4, 0.4}};
 constexpr std::size_t kColourCount = sizeof kColours / sizeof kColours[0];
 
+// A white picture with the title font set (16 px, dark grey): the caller draws the title next.
+cairo_t* start_png(cairo_surface_t* surface) {
+  cairo_t* cr = cairo_create(surface);
+  cairo_set_source_rgb(cr, 1, 1, 1);
+  cairo_paint(cr);
+  cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
+  cairo_set_font_size(cr, 16);
+  return cr;
+}
+
 void finish_png(cairo_surface_t* surface, cairo_t* cr, const std::filesystem::path& png_path) {
   cairo_destroy(cr);
   const auto status = cairo_surface_write_to_png(surface, png_path.c_str());
@@ -45,12 +56,7 @@ void write_metric_png(const std::string& metric, const std::string& definition, 
   auto x_of = [&](double v) { return left + (width - left - right) * (v - lo) / (hi - lo); };
 
   cairo_surface_t* surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
-  cairo_t* cr = cairo_create(surface);
-  cairo_set_source_rgb(cr, 1, 1, 1);
-  cairo_paint(cr);
-  cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-  cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-  cairo_set_font_size(cr, 16);
+  cairo_t* cr = start_png(surface);
   cairo_move_to(cr, 12, 24);
   cairo_show_text(cr, metric.c_str());
   cairo_set_font_size(cr, 11);
@@ -117,12 +123,7 @@ void write_tradeoff_png(const std::string& metric, const std::vector<TradeoffSer
   auto y_of = [&](double v) { return top + (height - top - bottom) * (hi - v) / (hi - lo); };
 
   cairo_surface_t* surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
-  cairo_t* cr = cairo_create(surface);
-  cairo_set_source_rgb(cr, 1, 1, 1);
-  cairo_paint(cr);
-  cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-  cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-  cairo_set_font_size(cr, 16);
+  cairo_t* cr = start_png(surface);
   cairo_move_to(cr, left, 30);
   cairo_show_text(cr, (metric + " against network evaluations per continuation").c_str());
   cairo_set_font_size(cr, 11);
@@ -213,12 +214,7 @@ void write_timeline_png(const std::string& title, const std::string& y_label, co
   auto y_of = [&](double v) { return top + (height - top - bottom) * (hi - v) / hi; };
 
   cairo_surface_t* surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
-  cairo_t* cr = cairo_create(surface);
-  cairo_set_source_rgb(cr, 1, 1, 1);
-  cairo_paint(cr);
-  cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-  cairo_set_source_rgb(cr, 0.1, 0.1, 0.1);
-  cairo_set_font_size(cr, 16);
+  cairo_t* cr = start_png(surface);
   cairo_move_to(cr, left, 30);
   cairo_show_text(cr, title.c_str());
   cairo_set_font_size(cr, 11);

@@ -137,15 +137,6 @@ OverlapMeasures overlap_measures(const std::vector<double>& overlaps, const std:
   return m;
 }
 
-const char* to_string(NoteDistribution feature) {
-  switch (feature) {
-    case NoteDistribution::kIoi: return "IOI";
-    case NoteDistribution::kDuration: return "duration";
-    case NoteDistribution::kVelocity: return "velocity";
-  }
-  return "?";
-}
-
 std::vector<double> note_feature_values(const std::vector<Note>& notes, NoteDistribution feature) {
   std::vector<double> values;
   if (feature == NoteDistribution::kIoi) {

@@ -70,7 +70,6 @@ OverlapMeasures overlap_measures(const std::vector<double>& overlaps, const std:
 // are compared by their overlap, sum_i min(p_i, q_i) = 1 - total variation: 1 for the same
 // distribution, 0 for disjoint ones or when either side has no values.
 enum class NoteDistribution { kIoi, kDuration, kVelocity };
-const char* to_string(NoteDistribution feature);
 std::vector<double> note_feature_values(const std::vector<Note>& notes, NoteDistribution feature);
 const std::vector<double>& note_feature_edges(NoteDistribution feature);
 double histogram_overlap(const std::vector<double>& a, const std::vector<double>& b, const std::vector<double>& edges);
