@@ -440,6 +440,7 @@ void register_live(const std::string& checkpoint, const LiveConfig& config, Live
     state.counters["windows"] = static_cast<double>(s.windows);
     state.counters["windows_late"] = static_cast<double>(s.windows_late);
     state.counters["steps_in_use"] = s.steps_in_use;
+    state.counters["notes_thinned"] = static_cast<double>(s.notes_thinned);
     state.counters["lateness_us_p50"] = s.lateness_us_p50;
     state.counters["lateness_us_p99"] = s.lateness_us_p99;
     state.counters["lateness_us_max"] = s.lateness_us_max;

@@ -282,6 +282,7 @@ Config parse_config(const std::string& toml_text, const std::string& source) {
   live.read("lead_ms", e.lead_ms, 0, 1000);
   live.read("answer_latency_ms", e.answer_latency_ms, 0, 10000);
   live.read("min_steps", e.min_steps, 1, 1000);
+  live.read("max_notes_per_second", e.max_notes_per_second, 1.0, 1000.0);
   live.read("output_channel", e.output_channel, 1, 16);
   live.reject_unknown();
   ls.thresholds = c.roll.thresholds;
@@ -411,6 +412,7 @@ std::string to_toml(const Config& c) {
                                   {"lead_ms", e.lead_ms},
                                   {"answer_latency_ms", e.answer_latency_ms},
                                   {"min_steps", e.min_steps},
+                                  {"max_notes_per_second", e.max_notes_per_second},
                                   {"output_channel", e.output_channel}});
   root.insert("midi", toml::table{{"api", c.midi.api},
                                   {"client_name", c.midi.client_name},

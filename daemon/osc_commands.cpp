@@ -143,6 +143,7 @@ std::vector<std::pair<std::string, OscValue>> status_pairs(const LiveStatus& s) 
       {"window_ms_max", f(s.window_ms_max)},
       {"deadline_ms", f(s.deadline_ms)},
       {"steps_in_use", i(s.steps_in_use)},
+      {"notes_thinned", i(s.notes_thinned)},
       {"events_sent", i(s.events_sent)},
       {"lateness_us_p50", f(s.lateness_us_p50)},
       {"lateness_us_p99", f(s.lateness_us_p99)},

@@ -44,6 +44,7 @@ struct LiveStatus {
   std::int64_t windows = 0, windows_late = 0;
   double window_ms_p50 = 0, window_ms_max = 0, deadline_ms = 0;
   int steps_in_use = 0;              // after any lowering of the cost to stay on time
+  std::int64_t notes_thinned = 0;    // decoded notes not played: over live.max_notes_per_second
   // Scheduler lateness (sent time minus due time).
   std::int64_t events_sent = 0;
   double lateness_us_p50 = 0, lateness_us_p99 = 0, lateness_us_max = 0;

@@ -31,6 +31,7 @@ struct LiveEngine::Figures {
   std::vector<double> window_ms;
   std::int64_t answers = 0, windows = 0, windows_late = 0;
   std::int64_t answers_prepared = 0, answers_opening_rest = 0;
+  std::int64_t notes_thinned = 0;
   double deadline_ms = 0;
   int steps_in_use = 0;
   double seconds_per_nfe = 0;  // running estimate of one network evaluation, for the deadline check
@@ -288,6 +289,7 @@ LiveStatus LiveEngine::status() const {
     st.answers = f.answers;
     st.answers_prepared = f.answers_prepared;
     st.answers_opening_rest = f.answers_opening_rest;
+    st.notes_thinned = f.notes_thinned;
     st.first_note_ms_p50 = percentile(f.first_note_ms, 0.5);
     st.first_note_ms_p95 = percentile(f.first_note_ms, 0.95);
     st.windows = f.windows;
@@ -505,8 +507,22 @@ void LiveEngine::generator_loop() {
     }
     const int to = from + config_.hop_frames;
     const int channel = config_.output_channel - 1;
-    for (const auto& g : result.generated) {
-      if (g.onset_frame < from || g.onset_frame >= to) continue;
+    std::vector<GridNote> hop;
+    for (const auto& g : result.generated)
+      if (g.onset_frame >= from && g.onset_frame < to) hop.push_back(g);
+    // A window sampled with very few steps (lowered to stay on time on a loaded machine) decodes to
+    // noise: hundreds of notes a second, more than a MIDI cable carries. Keep the loudest.
+    const auto cap = static_cast<std::size_t>(std::ceil(config_.max_notes_per_second * config_.hop_frames / fs));
+    if (hop.size() > cap) {
+      if (figures_->notes_thinned == 0 && listener_.event)
+        listener_.event("a window decoded to " + std::to_string(hop.size()) + " notes; playing the loudest " +
+                        std::to_string(cap) + " (live.max_notes_per_second)");
+      figures_->notes_thinned += static_cast<std::int64_t>(hop.size() - cap);
+      std::nth_element(hop.begin(), hop.begin() + static_cast<std::ptrdiff_t>(cap), hop.end(),
+                       [](const GridNote& a, const GridNote& b) { return a.velocity > b.velocity; });
+      hop.resize(cap);
+    }
+    for (const auto& g : hop) {
       const std::int64_t onset = window_first + g.onset_frame - shift;
       const std::int64_t end = window_first + g.end_frame - shift;
       if (state_ == State::kAnswering && onset >= s.answer_end) continue;

@@ -37,6 +37,8 @@ struct LiveConfig {
   int answer_latency_ms = 100; // continue: time after the pause the answer's first window may still take
                                // (more: more sampling steps for it; the first note comes later)
   int min_steps = 4;           // floor when the steps are lowered to stay on time
+  double max_notes_per_second = 30;  // per committed hop; beyond it the loudest are kept (a window of
+                                     // few steps decodes to noise: PC 4 steps, 500 notes a second)
   int output_channel = 1;      // 1..16
   std::string device = "auto"; // auto (CUDA when this LibTorch has it), cpu, cuda
   std::string model_dir = "models";  // /scorejam/load takes file names from this folder only

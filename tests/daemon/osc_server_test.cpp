@@ -525,7 +525,7 @@ TEST_F(OscServerTest, StatusReplyCarriesEveryStatusFieldAsKeyValuePairs) {
       "playing", "state", "mode", "sampler", "steps", "snr", "corrector_steps", "temperature", "guidance", "seed", "atol",
       "rtol", "eps", "onset_threshold", "frame_threshold", "pause_ms", "answer_seconds", "checkpoint", "device",
       "answers", "first_note_ms_p50", "first_note_ms_p95", "answers_prepared", "answers_opening_rest", "windows", "windows_late", "window_ms_p50",
-      "window_ms_max", "deadline_ms", "steps_in_use", "events_sent", "lateness_us_p50", "lateness_us_p99",
+      "window_ms_max", "deadline_ms", "steps_in_use", "notes_thinned", "events_sent", "lateness_us_p50", "lateness_us_p99",
       "lateness_us_max", "rss_mib"};
   std::set<std::string> keys;
   for (const auto& [key, value] : pairs) keys.insert(key);

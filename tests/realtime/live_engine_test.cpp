@@ -137,17 +137,17 @@ TEST(LiveEngine, AnswersAPhraseAfterThePauseAndEndsEveryNote) {
   EXPECT_GE(status.windows, 1);
 }
 
-// A model that only plays silence: an EDM network with its last layer zeroed denoises to c_skip x,
-// the score of Gaussian data of std sigma_data = 0.001 around 0, which decodes to 0.5 everywhere,
-// under thresholds of 0.6. Its answer's first window is silent: one more is drawn at once, and
-// then the answer (silent) runs its course instead of drawing forever.
-// Saves the silent model described below to `path`.
-void save_silent_model(const std::filesystem::path& path) {
+// A model that only plays silence (save_zeroed_model): its answer's first window is silent, one
+// more is drawn at once, and then the answer (silent) runs its course instead of drawing forever.
+// An EDM network with its last layer zeroed denoises to c_skip x: it samples Gaussian "rolls" of
+// std sigma_data around 0. With 0.001 they decode to nothing under thresholds of 0.6 (silence);
+// with 2 to notes on every key (noise, as a window of very few steps does).
+void save_zeroed_model(const std::filesystem::path& path, double sigma_data) {
   ModelSpec spec;
   spec.net = ScoreNetConfig{3, {8, 16}, 16};
   spec.net.conditional = true;
   spec.net.preconditioning = "edm";
-  spec.net.sigma_data = 0.001;
+  spec.net.sigma_data = sigma_data;
   spec.window_frames = 32;
   torch::manual_seed(0);
   ScoreNet net(spec.net, Sde{spec.sde});
@@ -161,7 +161,7 @@ void save_silent_model(const std::filesystem::path& path) {
 
 TEST(LiveEngine, ASilentFirstWindowIsDrawnAgainOnceThenTheAnswerGoesOn) {
   const auto dir = testing::scratch_dir("silent_model");
-  save_silent_model(dir / "silent.pt");
+  save_zeroed_model(dir / "silent.pt", 0.001);
   LiveConfig config;
   config.settings.mode = LiveMode::kContinue;
   config.settings.sampler.kind = SamplerKind::kHeun;
@@ -288,8 +288,8 @@ TEST(LiveEngine, LoadRefusesALinkLeadingOutOfTheModelFolder) {
   const auto models = dir / "models", elsewhere = dir / "elsewhere";
   std::filesystem::create_directories(models);
   std::filesystem::create_directories(elsewhere);
-  save_silent_model(models / "a.pt");
-  save_silent_model(elsewhere / "b.pt");
+  save_zeroed_model(models / "a.pt", 0.001);
+  save_zeroed_model(elsewhere / "b.pt", 0.001);
   std::filesystem::create_symlink("a.pt", models / "latest.pt");
   std::filesystem::create_symlink(elsewhere / "b.pt", models / "outside.pt");
   LiveConfig config;
@@ -308,6 +308,42 @@ TEST(LiveEngine, LoadRefusesALinkLeadingOutOfTheModelFolder) {
   }
   EXPECT_EQ(engine.status().checkpoint, "a.pt");
   EXPECT_NO_THROW(engine.load_checkpoint("latest.pt"));  // a link within the folder is fine
+}
+
+TEST(LiveEngine, AWindowOfNoisePlaysOnlyItsLoudestNotes) {
+  const auto dir = testing::scratch_dir("noise_model");
+  save_zeroed_model(dir / "noise.pt", 2.0);
+  LiveConfig config;
+  config.settings.mode = LiveMode::kSolo;
+  config.settings.sampler.kind = SamplerKind::kHeun;
+  config.settings.sampler.steps = 4;
+  config.context_frames = 16;
+  config.hop_frames = 8;  // 0.5 s
+  config.max_notes_per_second = 10;  // 5 a hop
+  config.model_dir = dir.string();
+  NullSink sink;
+  SchedulerConfig sc;
+  sc.realtime_priority = false;
+  Scheduler scheduler(sink, sc);
+  scheduler.start();
+  moodycamel::ConcurrentQueue<TimedMidi> input{16};
+  Heard heard;
+  LiveListener listener;
+  listener.played = [&](const TimedMidi& m) { heard.add(m); };
+  {
+    LiveEngine engine(config, (dir / "noise.pt").string(), scheduler, input, listener);
+    engine.warm_up();
+    engine.start();
+    ASSERT_TRUE(heard.wait_for([](const Heard& h) { return h.note_ons() > 0; }, 5000ms)) << "solo played nothing";
+    std::this_thread::sleep_for(3000ms);
+    const auto status = engine.status();
+    engine.stop();
+    EXPECT_GT(status.notes_thinned, 0) << "the noise model decoded to no more than 5 notes a hop";
+    // Every committed hop holds at most 5 notes; the windows committed so far bound the count.
+    EXPECT_LE(heard.note_ons(), 5 * status.windows);
+    EXPECT_GT(heard.note_ons(), 0);
+  }
+  scheduler.stop();
 }
 
 TEST(LiveEngine, LowersTheStepsRatherThanPlayLate) {
