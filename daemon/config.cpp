@@ -141,7 +141,7 @@ std::filesystem::path roll_cache_dir(const DataConfig& data) {
 
 // sample's and eval's: chosen with eval on the bundled model (README, "Judging the music"): of PC
 // 30 and 50 steps with guidance 1, 2 and 3, PC 30 with guidance 3 followed its prompt best and was
-// the least decided by the seed, at 120 network evaluations a window.
+// the least decided by the seed, at 60 network evaluations a window (each on a doubled batch).
 SamplerConfig default_sampler() {
   SamplerConfig sampler;
   sampler.kind = SamplerKind::kPredictorCorrector;
