@@ -27,6 +27,23 @@ cairo_t* start_png(cairo_surface_t* surface) {
   return cr;
 }
 
+// Six horizontal grid lines from lo to hi between x0 and x1, each labelled at the left edge.
+template <class YOf>
+void draw_y_grid(cairo_t* cr, double lo, double hi, double x0, double x1, const YOf& y_of) {
+  char label[48];
+  for (int i = 0; i <= 5; ++i) {
+    const double v = lo + (hi - lo) * i / 5;
+    cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
+    cairo_move_to(cr, x0, y_of(v));
+    cairo_line_to(cr, x1, y_of(v));
+    cairo_stroke(cr);
+    cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
+    std::snprintf(label, sizeof label, "%.3g", v);
+    cairo_move_to(cr, 10, y_of(v) + 4);
+    cairo_show_text(cr, label);
+  }
+}
+
 void finish_png(cairo_surface_t* surface, cairo_t* cr, const std::filesystem::path& png_path) {
   cairo_destroy(cr);
   const auto status = cairo_surface_write_to_png(surface, png_path.c_str());
@@ -128,17 +145,7 @@ void write_tradeoff_png(const std::string& metric, const std::vector<TradeoffSer
   cairo_show_text(cr, (metric + " against network evaluations per continuation").c_str());
   cairo_set_font_size(cr, 11);
   char label[48];
-  for (int i = 0; i <= 5; ++i) {
-    const double v = lo + (hi - lo) * i / 5;
-    cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
-    cairo_move_to(cr, left, y_of(v));
-    cairo_line_to(cr, width - right, y_of(v));
-    cairo_stroke(cr);
-    cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
-    std::snprintf(label, sizeof label, "%.3g", v);
-    cairo_move_to(cr, 10, y_of(v) + 4);
-    cairo_show_text(cr, label);
-  }
+  draw_y_grid(cr, lo, hi, left, width - right, y_of);
   for (double decade = std::floor(log_lo); decade <= log_hi; decade += 1)
     for (int k : {1, 2, 5}) {
       const double nfe = k * std::pow(10, decade);
@@ -219,17 +226,7 @@ void write_timeline_png(const std::string& title, const std::string& y_label, co
   cairo_show_text(cr, title.c_str());
   cairo_set_font_size(cr, 11);
   char label[48];
-  for (int i = 0; i <= 5; ++i) {
-    const double v = hi * i / 5;
-    cairo_set_source_rgb(cr, 0.88, 0.88, 0.88);
-    cairo_move_to(cr, left, y_of(v));
-    cairo_line_to(cr, width - right, y_of(v));
-    cairo_stroke(cr);
-    cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
-    std::snprintf(label, sizeof label, "%.3g", v);
-    cairo_move_to(cr, 10, y_of(v) + 4);
-    cairo_show_text(cr, label);
-  }
+  draw_y_grid(cr, 0, hi, left, width - right, y_of);
   for (int second = 0; second <= static_cast<int>(seconds); ++second) {
     cairo_set_source_rgb(cr, 0.2, 0.2, 0.2);
     std::snprintf(label, sizeof label, "%d", second);
