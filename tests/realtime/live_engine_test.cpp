@@ -159,19 +159,26 @@ void save_zeroed_model(const std::filesystem::path& path, double sigma_data) {
   save_checkpoint(path, spec, net, net, nullptr, {});
 }
 
-TEST(LiveEngine, ASilentFirstWindowIsDrawnAgainOnceThenTheAnswerGoesOn) {
-  const auto dir = testing::scratch_dir("silent_model");
-  save_zeroed_model(dir / "silent.pt", 0.001);
+// The engine's settings for a save_zeroed_model network (a window of 32 frames) in `dir`: Heun
+// 4 steps, 16 known frames, hops of 8 (0.5 s).
+LiveConfig tiny_model_config(LiveMode mode, const std::filesystem::path& dir) {
   LiveConfig config;
-  config.settings.mode = LiveMode::kContinue;
+  config.settings.mode = mode;
   config.settings.sampler.kind = SamplerKind::kHeun;
   config.settings.sampler.steps = 4;
-  config.settings.pause_ms = 300;
-  config.settings.answer_seconds = 2;
-  config.settings.thresholds = {0.6f, 0.6f};
   config.context_frames = 16;
   config.hop_frames = 8;
   config.model_dir = dir.string();
+  return config;
+}
+
+TEST(LiveEngine, ASilentFirstWindowIsDrawnAgainOnceThenTheAnswerGoesOn) {
+  const auto dir = testing::scratch_dir("silent_model");
+  save_zeroed_model(dir / "silent.pt", 0.001);
+  LiveConfig config = tiny_model_config(LiveMode::kContinue, dir);
+  config.settings.pause_ms = 300;
+  config.settings.answer_seconds = 2;
+  config.settings.thresholds = {0.6f, 0.6f};
   NullSink sink;
   SchedulerConfig sc;
   sc.realtime_priority = false;
@@ -292,10 +299,7 @@ TEST(LiveEngine, LoadRefusesALinkLeadingOutOfTheModelFolder) {
   save_zeroed_model(elsewhere / "b.pt", 0.001);
   std::filesystem::create_symlink("a.pt", models / "latest.pt");
   std::filesystem::create_symlink(elsewhere / "b.pt", models / "outside.pt");
-  LiveConfig config;
-  config.context_frames = 16;
-  config.hop_frames = 8;
-  config.model_dir = models.string();
+  LiveConfig config = tiny_model_config(LiveMode::kContinue, models);
   NullSink sink;
   Scheduler scheduler(sink, SchedulerConfig{});
   moodycamel::ConcurrentQueue<TimedMidi> input{16};
@@ -313,14 +317,8 @@ TEST(LiveEngine, LoadRefusesALinkLeadingOutOfTheModelFolder) {
 TEST(LiveEngine, AWindowOfNoisePlaysOnlyItsLoudestNotes) {
   const auto dir = testing::scratch_dir("noise_model");
   save_zeroed_model(dir / "noise.pt", 2.0);
-  LiveConfig config;
-  config.settings.mode = LiveMode::kSolo;
-  config.settings.sampler.kind = SamplerKind::kHeun;
-  config.settings.sampler.steps = 4;
-  config.context_frames = 16;
-  config.hop_frames = 8;  // 0.5 s
-  config.max_notes_per_second = 10;  // 5 a hop
-  config.model_dir = dir.string();
+  LiveConfig config = tiny_model_config(LiveMode::kSolo, dir);
+  config.max_notes_per_second = 10;  // 5 a hop of 0.5 s
   NullSink sink;
   SchedulerConfig sc;
   sc.realtime_priority = false;
