@@ -1,8 +1,8 @@
 // The replacements behind rt_guard.h. They run on every thread of the test program: allocation
-// forwards to glibc's __libc_* entry points (so nothing here allocates), the pthread and semaphore
-// calls to the next definition found by dlsym(RTLD_NEXT) (glibc resolves that without calling
-// these, and without allocating when the name exists).
+// forwards to glibc's __libc_* entry points (so nothing here allocates). The pthread and semaphore
+// calls are in rt_guard_locks.cpp.
 #include "tests/realtime/rt_guard.h"
+#include "tests/realtime/rt_guard_detail.h"
 
 #include <atomic>
 #include <cerrno>
@@ -24,25 +24,20 @@ void __libc_free(void* pointer);
 void* __libc_memalign(std::size_t alignment, std::size_t size);
 }
 
+namespace scorejam::rt_guard::detail {
+__attribute__((tls_model("initial-exec"))) thread_local bool t_watched = false;
+std::atomic<std::int64_t> g_locks{0};
+}  // namespace scorejam::rt_guard::detail
+
 namespace {
 
-// initial-exec: reading it never calls __tls_get_addr, which may allocate.
-__attribute__((tls_model("initial-exec"))) thread_local bool t_watched = false;
+using scorejam::rt_guard::detail::g_locks;
+using scorejam::rt_guard::detail::t_watched;
 
-std::atomic<std::int64_t> g_allocations{0}, g_frees{0}, g_locks{0}, g_watched_threads{0};
+std::atomic<std::int64_t> g_allocations{0}, g_frees{0}, g_watched_threads{0};
 
 inline void count(std::atomic<std::int64_t>& counter) noexcept {
   if (t_watched) counter.fetch_add(1, std::memory_order_relaxed);
-}
-
-template <class Fn>
-Fn next_definition(std::atomic<Fn>& slot, const char* name) noexcept {
-  Fn fn = slot.load(std::memory_order_acquire);
-  if (fn == nullptr) {
-    fn = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
-    slot.store(fn, std::memory_order_release);
-  }
-  return fn;
 }
 
 void* allocate_or_throw(std::size_t size) {
@@ -179,45 +174,3 @@ void operator delete(void* p, const std::nothrow_t&) noexcept { release(p); }
 void operator delete[](void* p, const std::nothrow_t&) noexcept { release(p); }
 void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { release(p); }
 void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { release(p); }
-
-// ---- locks and waits ----
-
-// Defines NAME with the header's signature (PARAMS/ARGS) and exception spec (SPEC), counting it.
-#define SCOREJAM_RT_GUARD_LOCK(NAME, SPEC, PARAMS, ARGS)                       \
-  namespace {                                                                  \
-  std::atomic<int(*) PARAMS> next_##NAME{nullptr};                             \
-  }                                                                            \
-  extern "C" int NAME PARAMS SPEC {                                            \
-    count(g_locks);                                                            \
-    return next_definition(next_##NAME, #NAME) ARGS;                           \
-  }
-
-#define SCOREJAM_NOTHROW noexcept
-#define SCOREJAM_MAYTHROW
-
-SCOREJAM_RT_GUARD_LOCK(pthread_mutex_lock, SCOREJAM_NOTHROW, (pthread_mutex_t* m), (m))
-SCOREJAM_RT_GUARD_LOCK(pthread_mutex_trylock, SCOREJAM_NOTHROW, (pthread_mutex_t* m), (m))
-SCOREJAM_RT_GUARD_LOCK(pthread_mutex_timedlock, SCOREJAM_NOTHROW, (pthread_mutex_t* m, const timespec* t), (m, t))
-SCOREJAM_RT_GUARD_LOCK(pthread_mutex_clocklock, SCOREJAM_NOTHROW, (pthread_mutex_t* m, clockid_t c, const timespec* t),
-                       (m, c, t))
-SCOREJAM_RT_GUARD_LOCK(pthread_rwlock_rdlock, SCOREJAM_NOTHROW, (pthread_rwlock_t* l), (l))
-SCOREJAM_RT_GUARD_LOCK(pthread_rwlock_wrlock, SCOREJAM_NOTHROW, (pthread_rwlock_t* l), (l))
-SCOREJAM_RT_GUARD_LOCK(pthread_rwlock_tryrdlock, SCOREJAM_NOTHROW, (pthread_rwlock_t* l), (l))
-SCOREJAM_RT_GUARD_LOCK(pthread_rwlock_trywrlock, SCOREJAM_NOTHROW, (pthread_rwlock_t* l), (l))
-SCOREJAM_RT_GUARD_LOCK(pthread_rwlock_timedrdlock, SCOREJAM_NOTHROW, (pthread_rwlock_t* l, const timespec* t), (l, t))
-SCOREJAM_RT_GUARD_LOCK(pthread_rwlock_timedwrlock, SCOREJAM_NOTHROW, (pthread_rwlock_t* l, const timespec* t), (l, t))
-SCOREJAM_RT_GUARD_LOCK(pthread_rwlock_clockrdlock, SCOREJAM_NOTHROW, (pthread_rwlock_t* l, clockid_t c, const timespec* t),
-                       (l, c, t))
-SCOREJAM_RT_GUARD_LOCK(pthread_rwlock_clockwrlock, SCOREJAM_NOTHROW, (pthread_rwlock_t* l, clockid_t c, const timespec* t),
-                       (l, c, t))
-SCOREJAM_RT_GUARD_LOCK(pthread_spin_lock, SCOREJAM_NOTHROW, (pthread_spinlock_t* l), (l))
-SCOREJAM_RT_GUARD_LOCK(pthread_spin_trylock, SCOREJAM_NOTHROW, (pthread_spinlock_t* l), (l))
-SCOREJAM_RT_GUARD_LOCK(pthread_cond_wait, SCOREJAM_MAYTHROW, (pthread_cond_t* c, pthread_mutex_t* m), (c, m))
-SCOREJAM_RT_GUARD_LOCK(pthread_cond_timedwait, SCOREJAM_MAYTHROW, (pthread_cond_t* c, pthread_mutex_t* m, const timespec* t),
-                       (c, m, t))
-SCOREJAM_RT_GUARD_LOCK(pthread_cond_clockwait, SCOREJAM_MAYTHROW,
-                       (pthread_cond_t* c, pthread_mutex_t* m, clockid_t k, const timespec* t), (c, m, k, t))
-SCOREJAM_RT_GUARD_LOCK(sem_wait, SCOREJAM_MAYTHROW, (sem_t* s), (s))
-SCOREJAM_RT_GUARD_LOCK(sem_trywait, SCOREJAM_NOTHROW, (sem_t* s), (s))
-SCOREJAM_RT_GUARD_LOCK(sem_timedwait, SCOREJAM_MAYTHROW, (sem_t* s, const timespec* t), (s, t))
-SCOREJAM_RT_GUARD_LOCK(sem_clockwait, SCOREJAM_MAYTHROW, (sem_t* s, clockid_t c, const timespec* t), (s, c, t))

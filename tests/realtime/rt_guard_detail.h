@@ -1,0 +1,32 @@
+// What rt_guard.cpp and rt_guard_locks.cpp share: whether this thread is watched, the lock count,
+// and the lookup of the definition a replacement forwards to.
+#pragma once
+
+#include <dlfcn.h>
+
+#include <atomic>
+#include <cstdint>
+
+namespace scorejam::rt_guard::detail {
+
+// initial-exec: reading it never calls __tls_get_addr, which may allocate.
+extern __attribute__((tls_model("initial-exec"))) thread_local bool t_watched;
+extern std::atomic<std::int64_t> g_locks;
+
+inline void count_lock() noexcept {
+  if (t_watched) g_locks.fetch_add(1, std::memory_order_relaxed);
+}
+
+// The next definition of `name` after ours (glibc's), found once by dlsym(RTLD_NEXT); glibc
+// resolves it without calling these replacements, and without allocating when the name exists.
+template <class Fn>
+Fn next_definition(std::atomic<Fn>& slot, const char* name) noexcept {
+  Fn fn = slot.load(std::memory_order_acquire);
+  if (fn == nullptr) {
+    fn = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+    slot.store(fn, std::memory_order_release);
+  }
+  return fn;
+}
+
+}  // namespace scorejam::rt_guard::detail
