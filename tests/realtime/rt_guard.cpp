@@ -1,44 +1,34 @@
-// The replacements behind rt_guard.h. They run on every thread of the test program: allocation
-// forwards to glibc's __libc_* entry points (so nothing here allocates). The pthread and semaphore
-// calls are in rt_guard_locks.cpp.
+// The C++ replacements behind rt_guard.h (operator new and delete), and the watching. They run on
+// every thread of the test program and forward to glibc's __libc_* entry points, so nothing here
+// allocates. The C functions (malloc and the rest, the pthread and semaphore waits) are in
+// rt_guard_libc.cpp.
 #include "tests/realtime/rt_guard.h"
 #include "tests/realtime/rt_guard_detail.h"
 
 #include <atomic>
-#include <cerrno>
 #include <cstddef>
 #include <new>
 
-#include <dlfcn.h>
-#include <malloc.h>
-#include <pthread.h>
-#include <semaphore.h>
-#include <stdlib.h>
-#include <unistd.h>
-
 extern "C" {
 void* __libc_malloc(std::size_t size);
-void* __libc_calloc(std::size_t count, std::size_t size);
-void* __libc_realloc(void* pointer, std::size_t size);
 void __libc_free(void* pointer);
 void* __libc_memalign(std::size_t alignment, std::size_t size);
 }
 
 namespace scorejam::rt_guard::detail {
 __attribute__((tls_model("initial-exec"))) thread_local bool t_watched = false;
-std::atomic<std::int64_t> g_locks{0};
+std::atomic<std::int64_t> g_allocations{0}, g_frees{0}, g_locks{0};
 }  // namespace scorejam::rt_guard::detail
 
 namespace {
 
+using scorejam::rt_guard::detail::count;
+using scorejam::rt_guard::detail::g_allocations;
+using scorejam::rt_guard::detail::g_frees;
 using scorejam::rt_guard::detail::g_locks;
 using scorejam::rt_guard::detail::t_watched;
 
-std::atomic<std::int64_t> g_allocations{0}, g_frees{0}, g_watched_threads{0};
-
-inline void count(std::atomic<std::int64_t>& counter) noexcept {
-  if (t_watched) counter.fetch_add(1, std::memory_order_relaxed);
-}
+std::atomic<std::int64_t> g_watched_threads{0};
 
 void* allocate_or_throw(std::size_t size) {
   count(g_allocations);
@@ -92,49 +82,6 @@ void watch_hook(void*) noexcept { watch_this_thread(); }
 void unwatch_hook(void*) noexcept { unwatch_this_thread(); }
 
 }  // namespace scorejam::rt_guard
-
-// ---- C allocation ----
-
-extern "C" void* malloc(std::size_t size) noexcept {
-  count(g_allocations);
-  return __libc_malloc(size);
-}
-
-extern "C" void* calloc(std::size_t count_, std::size_t size) noexcept {
-  count(g_allocations);
-  return __libc_calloc(count_, size);
-}
-
-extern "C" void* realloc(void* pointer, std::size_t size) noexcept {
-  count(g_allocations);
-  return __libc_realloc(pointer, size);
-}
-
-extern "C" void free(void* pointer) noexcept { release(pointer); }
-
-extern "C" void* memalign(std::size_t alignment, std::size_t size) noexcept {
-  count(g_allocations);
-  return __libc_memalign(alignment, size);
-}
-
-extern "C" void* aligned_alloc(std::size_t alignment, std::size_t size) noexcept {
-  count(g_allocations);
-  return __libc_memalign(alignment, size);
-}
-
-extern "C" int posix_memalign(void** out, std::size_t alignment, std::size_t size) noexcept {
-  count(g_allocations);
-  if (alignment % sizeof(void*) != 0 || (alignment & (alignment - 1)) != 0) return EINVAL;
-  void* p = __libc_memalign(alignment, size);
-  if (p == nullptr) return ENOMEM;
-  *out = p;
-  return 0;
-}
-
-extern "C" void* valloc(std::size_t size) noexcept {
-  count(g_allocations);
-  return __libc_memalign(static_cast<std::size_t>(sysconf(_SC_PAGESIZE)), size);
-}
 
 // ---- C++ allocation ----
 

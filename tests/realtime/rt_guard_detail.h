@@ -1,5 +1,5 @@
-// What rt_guard.cpp and rt_guard_locks.cpp share: whether this thread is watched, the lock count,
-// and the lookup of the definition a replacement forwards to.
+// What rt_guard.cpp and rt_guard_libc.cpp share: whether this thread is watched, the counts, and
+// the lookup of the definition a replacement forwards to.
 #pragma once
 
 #include <dlfcn.h>
@@ -11,10 +11,10 @@ namespace scorejam::rt_guard::detail {
 
 // initial-exec: reading it never calls __tls_get_addr, which may allocate.
 extern __attribute__((tls_model("initial-exec"))) thread_local bool t_watched;
-extern std::atomic<std::int64_t> g_locks;
+extern std::atomic<std::int64_t> g_allocations, g_frees, g_locks;
 
-inline void count_lock() noexcept {
-  if (t_watched) g_locks.fetch_add(1, std::memory_order_relaxed);
+inline void count(std::atomic<std::int64_t>& counter) noexcept {
+  if (t_watched) counter.fetch_add(1, std::memory_order_relaxed);
 }
 
 // The next definition of `name` after ours (glibc's), found once by dlsym(RTLD_NEXT); glibc
