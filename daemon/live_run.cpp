@@ -22,6 +22,7 @@
 #include "daemon/session.h"
 #include "realtime/live_engine.h"
 #include "realtime/midi_ports.h"
+#include "realtime/reproduce.h"
 #include "realtime/scheduler.h"
 
 namespace scorejam {
@@ -227,6 +228,7 @@ int run_live(const RunCommand& command, const Config& config) {
     spdlog::info("{}", line);
     if (recorder) recorder->log(line);
   };
+  if (recorder) listener.trace = [&](const std::string& line) { recorder->trace(line); };
 
   LiveEngine engine(engine_config, checkpoint.string(), scheduler, input, listener);
   const double ms_per_nfe = engine.warm_up() * 1e3;
@@ -364,6 +366,29 @@ int run_live(const RunCommand& command, const Config& config) {
   }
   print_summary(status);
   return 0;
+}
+
+int run_reproduce(const ReproduceCommand& command) {
+  fs::path trace = command.session;
+  if (fs::is_directory(trace)) trace /= "session.trace";
+  const auto started = now_ns();
+  const auto r = reproduce_session(trace, command.models);
+  const double seconds = static_cast<double>(now_ns() - started) * 1e-9;
+  for (const auto& d : r.differences) std::printf("differs: %s\n", d.c_str());
+  std::printf("reproduce: %zu of %zu hops identical; %zu notes (the session planned %zu); %d torch threads on %s, %.1f s\n",
+              r.identical, r.hops, r.notes, r.notes_recorded, r.threads, r.device.c_str(), seconds);
+  if (!command.out.empty()) {
+    std::vector<TimedMidi> played;
+    for (const auto& n : r.planned) {
+      played.push_back(note_on(n.on_ns, 0, n.pitch, n.velocity));
+      played.push_back(note_off(n.off_ns, 0, n.pitch));
+    }
+    std::stable_sort(played.begin(), played.end(), [](const TimedMidi& a, const TimedMidi& b) { return a.time_ns < b.time_ns; });
+    write_midi_file(command.out, {messages_to_track(r.player, r.origin_ns, "player"),
+                                  messages_to_track(played, r.origin_ns, "scorejam")});
+    std::printf("reproduce: the take is in %s\n", command.out.c_str());
+  }
+  return r.identical == r.hops ? 0 : 1;
 }
 
 }  // namespace scorejam

@@ -1,4 +1,4 @@
-// `scorejam run` (the live daemon) and `scorejam ports`: wiring only. The MIDI ports (or a replayed
+// `scorejam run` (the live daemon), `scorejam ports` and `scorejam reproduce`: wiring only. The MIDI ports (or a replayed
 // file), the scheduler, the live engine, the OSC server, the session recorder, signals and timers
 // are put together here; the work is in realtime/ and core/.
 #pragma once
@@ -19,7 +19,16 @@ struct RunCommand {
   bool help_osc = false;       // print the OSC address space and exit
 };
 
+struct ReproduceCommand {
+  std::string session;  // a session folder (or its session.trace)
+  std::string models;   // where to look for a model whose recorded path is gone
+  std::string out;      // write the reproduced take (player + scorejam) to this .mid
+};
+
 int run_live(const RunCommand& command, const Config& config);
+// Runs a recorded session again from its trace and says whether every hop came out alike:
+// 0 when all did, 1 when one did not.
+int run_reproduce(const ReproduceCommand& command);
 int run_ports(const Config& config);
 
 }  // namespace scorejam

@@ -174,6 +174,15 @@ int main(int argc, char** argv) {
   run_app->add_option("--seconds", run_command.seconds, "stop after this many seconds")->check(CLI::NonNegativeNumber);
   run_app->add_flag("--help-osc", run_command.help_osc, "print the OSC address space and exit");
   auto* ports_app = app.add_subcommand("ports", "list the MIDI ports scorejam can connect to");
+  ReproduceCommand reproduce_command;
+  auto* reproduce_app =
+      app.add_subcommand("reproduce", "run a recorded session again from its session.trace and check it plays alike");
+  reproduce_app->add_option("session", reproduce_command.session, "a session folder of `scorejam run`, or its session.trace")
+      ->required()
+      ->check(CLI::ExistingPath);
+  reproduce_app->add_option("--models", reproduce_command.models, "look here (by file name) for a model that has moved")
+      ->check(CLI::ExistingDirectory);
+  reproduce_app->add_option("--out", reproduce_command.out, "write the reproduced take (player + scorejam) to this .mid");
 
   CLI11_PARSE(app, argc, argv);
 
@@ -223,6 +232,7 @@ int main(int argc, char** argv) {
     if (*roll_app) return run_roll(roll, config);
     if (*run_app) return run_live(run_command, config);
     if (*ports_app) return run_ports(config);
+    if (*reproduce_app) return run_reproduce(reproduce_command);
     if (*sample_app) return run_sample(sample_command, config);
     if (*eval_app) return run_eval(eval_command, config);
     if (*bench_app)

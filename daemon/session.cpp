@@ -1,5 +1,7 @@
 #include "daemon/session.h"
 
+#include "realtime/session_trace.h"
+
 #include <array>
 #include <ctime>
 #include <deque>
@@ -15,6 +17,10 @@ SessionRecorder::SessionRecorder(const fs::path& folder, std::int64_t origin_ns)
   if (ec) throw std::runtime_error("session folder " + folder.string() + ": " + ec.message());
   log_.open(folder / "session.log", std::ios::app);
   if (!log_) throw std::runtime_error("session folder " + folder.string() + ": cannot write session.log");
+  trace_file_.open(folder / "session.trace", std::ios::trunc);
+  if (!trace_file_) throw std::runtime_error("session folder " + folder.string() + ": cannot write session.trace");
+  trace_file_ << kTraceMagic << '\n' << format_trace(TraceSession{origin_ns}) << '\n';
+  trace_file_.flush();
 }
 
 void Take::add(std::vector<TimedMidi>& track, const TimedMidi& message) {
@@ -49,7 +55,25 @@ void SessionRecorder::log(const std::string& line) {
   log_.flush();
 }
 
-void SessionRecorder::flush() { write_midi_file(folder_ / "session.mid", take_.tracks(origin_ns_)); }
+void SessionRecorder::trace(const std::string& line) {
+  std::lock_guard lock(trace_mutex_);
+  trace_ += line;
+  trace_ += '\n';
+}
+
+void SessionRecorder::flush() {
+  {
+    std::string lines;
+    {
+      std::lock_guard lock(trace_mutex_);
+      lines.swap(trace_);
+    }
+    trace_file_ << lines;
+    trace_file_.flush();
+    if (!trace_file_) throw std::runtime_error(folder_.string() + "/session.trace: cannot be written");
+  }
+  write_midi_file(folder_ / "session.mid", take_.tracks(origin_ns_));
+}
 
 MidiTrackData messages_to_track(const std::vector<TimedMidi>& messages, std::int64_t origin_ns, std::string name) {
   MidiTrackData track;

@@ -1,9 +1,11 @@
 // Session recording: every run of `scorejam run` writes what the player played and what scorejam
-// played into a folder: session.mid (track "player", track "scorejam") and session.log (the
-// settings at start, every OSC change and stage event, with times from the session's start).
-// The MIDI file is rewritten every autosave and at the end, so a crash loses at most the last
-// interval. player()/played() are called on the live engine's conductor thread, log() on any
-// thread, flush() on the control thread; one mutex guards the buffers (no real-time thread here).
+// played into a folder: session.mid (track "player", track "scorejam"), session.log (the settings
+// at start, every OSC change and stage event, with times from the session's start) and
+// session.trace (what `scorejam reproduce` needs to run the session again exactly:
+// realtime/session_trace.h). The MIDI file is rewritten and the trace appended to every autosave
+// and at the end, so a crash loses at most the last interval. player()/played()/trace() are called
+// on the live engine's threads (never a real-time one), log() on any thread, flush() on the control
+// thread; mutexes guard the buffers.
 #pragma once
 
 #include <cstdint>
@@ -48,6 +50,7 @@ class SessionRecorder {
   void player(const TimedMidi& message) { take_.player(message); }
   void played(const TimedMidi& message) { take_.played(message); }
   void log(const std::string& line);
+  void trace(const std::string& line);  // buffered until the next flush()
   // Writes session.mid from everything so far; notes still sounding end at the last event.
   void flush();
 
@@ -60,6 +63,9 @@ class SessionRecorder {
   Take take_;
   std::mutex log_mutex_;
   std::ofstream log_;
+  std::mutex trace_mutex_;
+  std::string trace_;  // lines not yet appended to session.trace
+  std::ofstream trace_file_;
 };
 
 // Notes (paired first in, first out per channel and pitch) and control changes of a message

@@ -11,7 +11,9 @@
 #include "core/checkpoint.h"
 #include "core/live_window.h"
 #include "core/sampler.h"
+#include "realtime/live_timeline.h"
 #include "realtime/performance.h"
+#include "realtime/session_trace.h"
 
 namespace scorejam {
 
@@ -21,7 +23,9 @@ struct LiveEngine::Model {
   ModelSpec spec;
   ScoreNet net{nullptr};
   std::string name;
+  std::string path;
   std::string device;
+  int trace_id = 0;  // its number in the session trace
 };
 
 // Running figures for the status reply; bounded so a long gig does not grow them.
@@ -47,6 +51,7 @@ struct LiveEngine::Session {
   explicit Session(std::int64_t origin_ns, const RollFormat& roll)
       : performance(origin_ns, roll.fs_hz, roll.sustain_pedal) {}
   Performance performance;
+  Timeline timeline;                   // offset_ns and answer_end of the generated timeline
   // continue mode
   std::uint64_t version = 0;           // bumped at every note the player strikes
   bool phrase_open = false;            // the player has played since the last answer
@@ -54,16 +59,14 @@ struct LiveEngine::Session {
   bool answer_started = false;         // the answer's first window is committed
   bool first_note_measured = false;
   int silent_first_windows = 0;        // the answer's first windows that held no note
-  std::int64_t answer_end = 0;         // absolute frame where the answer stops
-  // the generated timeline: frames [.., committed_end) are decided; a note of frame f plays at
-  // time_of(f) + offset_ns (the answer is moved to start right after the pause)
+  // the generated timeline: frames [.., committed_end) are decided
   std::int64_t committed_end = 0;
-  std::int64_t offset_ns = 0;
   std::int64_t last_note_off_ns = 0;   // when the last committed note ends
   // continue mode: the answer sampled while the player was still (speculatively) done
   struct Speculation {
     bool ready = false;
     std::uint64_t version = 0;
+    std::uint64_t window = 0;  // its number in the session trace
     std::int64_t window_first = 0;
     int known_frames = 0;
     WindowResult result;
@@ -81,6 +84,7 @@ std::shared_ptr<LiveEngine::Model> load_model(const fs::path& path, const std::s
   model->spec = loaded.spec;
   model->net = loaded.ema;
   model->name = path.filename().string();
+  model->path = path.string();
   torch::Device device(torch::kCPU);
   if (device_name == "cuda" || (device_name == "auto" && torch::cuda::is_available())) {
     if (!torch::cuda::is_available()) throw std::runtime_error("live.device = \"cuda\" but this LibTorch has no CUDA device");
@@ -130,6 +134,10 @@ double rss_mib() {
 
 constexpr std::int64_t kMs = 1'000'000;
 
+void trace(const LiveListener& listener, const TraceRecord& record) {
+  if (listener.trace) listener.trace(format_trace(record));
+}
+
 }  // namespace
 
 LiveEngine::LiveEngine(const LiveConfig& config, const std::string& checkpoint_path, Scheduler& scheduler,
@@ -145,6 +153,17 @@ LiveEngine::LiveEngine(const LiveConfig& config, const std::string& checkpoint_p
                                 std::to_string(window - config_.context_frames) + "]");
   session_ = std::make_unique<Session>(now_ns(), model_->spec.roll);
   figures_->steps_in_use = settings_.sampler.steps;
+  TraceEngine engine;
+  engine.origin_ns = session_->performance.origin_ns();
+  engine.context_frames = config_.context_frames;
+  engine.hop_frames = config_.hop_frames;
+  engine.lead_ms = config_.lead_ms;
+  engine.max_notes_per_second = config_.max_notes_per_second;
+  engine.threads = torch::get_num_threads();
+  engine.device = model_->device;
+  trace(listener_, engine);
+  model_->trace_id = models_loaded_++;
+  trace(listener_, TraceModel{model_->trace_id, model_->path});
   conductor_ = std::thread([this] { conductor_loop(); });
   generator_ = std::thread([this] { generator_loop(); });
 }
@@ -192,11 +211,13 @@ void LiveEngine::silence_locked(std::int64_t now) {
   raise_cancel_locked();
   scheduler_.silence();
   auto& s = *session_;
-  s.performance.cut_generated(s.performance.frame_at(now - s.offset_ns));
+  const auto cut = s.performance.frame_at(now - s.timeline.offset_ns);
+  s.performance.cut_generated(cut);
+  trace(listener_, TraceCut{cut});
   s.speculation.ready = false;
   s.answer_started = false;
   s.committed_end = 0;
-  s.offset_ns = 0;
+  s.timeline.offset_ns = 0;
   s.last_note_off_ns = 0;
 }
 
@@ -258,6 +279,8 @@ void LiveEngine::load_checkpoint(const std::string& file_name) {
                              " frames, too short for live.context_frames + live.hop_frames");
   if (model->spec.roll != model_->spec.roll)
     throw std::runtime_error("load: " + file_name + " uses another roll format (frame rate or pedal rule)");
+  model->trace_id = models_loaded_++;
+  trace(listener_, TraceModel{model->trace_id, model->path});
   model_ = std::move(model);
 }
 
@@ -312,6 +335,7 @@ LiveStatus LiveEngine::status() const {
 
 void LiveEngine::on_player_message(const TimedMidi& m, std::int64_t now) {
   auto& s = *session_;
+  trace(listener_, TracePlayer{m});
   s.performance.player_event(m);
   if (state_ == State::kStopped || settings_.mode != LiveMode::kContinue) return;
   if (is_note_on(m)) {
@@ -353,7 +377,7 @@ void LiveEngine::conductor_loop() {
         if (s.speculation.ready && s.speculation.version == s.version) ++figures_->answers_prepared;
         wake_.notify_all();
       }
-      if (state_ == State::kAnswering && s.answer_started && s.committed_end >= s.answer_end &&
+      if (state_ == State::kAnswering && s.answer_started && s.committed_end >= s.timeline.answer_end &&
           now >= s.last_note_off_ns)
         state_ = State::kListening;  // the answer has been played out
       if (s.performance.size() > 4096) s.performance.forget_before(s.performance.frame_at(now) - 4096);
@@ -378,7 +402,7 @@ void LiveEngine::generator_loop() {
     std::shared_ptr<Model> model;
     WindowRequest request;
     std::int64_t window_first = 0, deadline_ns = 0;
-    std::uint64_t epoch = 0, version = 0;
+    std::uint64_t epoch = 0, version = 0, window = 0;
     {
       std::unique_lock lock(mutex_);
       if (quit_) return;
@@ -400,10 +424,10 @@ void LiveEngine::generator_loop() {
           context_end = s.performance.frame_at(s.performance.last_player_note_ns() + pause_ns) + 1;
           deadline_ns = now + 100 * kMs;
         }
-      } else if (state_ == State::kAnswering && s.committed_end < s.answer_end) {
+      } else if (state_ == State::kAnswering && s.committed_end < s.timeline.answer_end) {
         job = Job::kNext;
         context_end = s.committed_end;
-        deadline_ns = s.performance.time_of(context_end) + s.offset_ns - lead_ns;
+        deadline_ns = s.performance.time_of(context_end) + s.timeline.offset_ns - lead_ns;
       } else if (state_ == State::kListening && settings_.mode == LiveMode::kContinue && s.phrase_open &&
                  s.performance.keys_down() == 0 && !(s.speculation.ready && s.speculation.version == s.version)) {
         job = Job::kSpeculate;
@@ -444,6 +468,9 @@ void LiveEngine::generator_loop() {
         request.sampler.seed = settings_.sampler.seed + static_cast<std::uint64_t>(figures_->windows) * 7919;
         figures_->steps_in_use = request.sampler.steps;
         figures_->deadline_ms = budget_s * 1e3;
+        window = windows_taken_++;
+        trace(listener_, TraceWindow{window, window_first, known, sources.player, model->trace_id, request.sampler,
+                                     request.thresholds});
       }
     }
 
@@ -468,23 +495,19 @@ void LiveEngine::generator_loop() {
       if (job != Job::kSpeculate && now > deadline_ns) ++figures_->windows_late;
     }
     if (job == Job::kSpeculate) {
-      if (version == s.version) s.speculation = {true, version, window_first, request.known_frames, std::move(result)};
+      if (version == s.version)
+        s.speculation = {true, version, window, window_first, request.known_frames, std::move(result)};
       continue;
     }
     int known = request.known_frames;
     if (job == Job::kFirstAnswer && !have_window) {
+      window = s.speculation.window;
       window_first = s.speculation.window_first;
       known = s.speculation.known_frames;
       result = std::move(s.speculation.result);
       s.speculation.ready = false;
     }
 
-    // Commit one hop of the window. The answer's first hop starts at its first note, moved to sound
-    // lead_ms from now: the answer follows the pause at once instead of after the model's rest.
-    const double fs = s.performance.fs_hz();
-    const auto lead_ns = static_cast<std::int64_t>(config_.lead_ms) * kMs;
-    int from = known;  // window-relative first frame of the hop
-    std::int64_t shift = 0;
     if (job == Job::kFirstAnswer && result.generated.empty() && s.silent_first_windows++ < kSilentFirstWindowRetries) {
       // The model opened the answer with a rest as long as the window: an answer that starts
       // seconds late. Draw another window at once (with the next window's seed) instead.
@@ -493,53 +516,39 @@ void LiveEngine::generator_loop() {
       if (listener_.event) listener_.event("answer: its first window held no note; drawing another");
       continue;
     }
-    if (job == Job::kFirstAnswer) {
-      if (!result.generated.empty())
-        from = std::min_element(result.generated.begin(), result.generated.end(),
-                                [](const GridNote& a, const GridNote& b) { return a.onset_frame < b.onset_frame; })
-                   ->onset_frame;
-      const auto earliest_ns = now + lead_ns;
-      const auto earliest_frame = s.performance.frame_at(earliest_ns);
-      shift = window_first + from - earliest_frame;
-      s.offset_ns = earliest_ns - s.performance.time_of(earliest_frame);
-      s.answer_started = true;
-      s.answer_end = window_first + from - shift + static_cast<std::int64_t>(std::lround(settings_.answer_seconds * fs));
-    }
-    const int to = from + config_.hop_frames;
-    const int channel = config_.output_channel - 1;
-    std::vector<GridNote> hop;
-    for (const auto& g : result.generated)
-      if (g.onset_frame >= from && g.onset_frame < to) hop.push_back(g);
-    // A window sampled with very few steps (lowered to stay on time on a loaded machine) decodes to
-    // noise: hundreds of notes a second, more than a MIDI cable carries. Keep the loudest.
-    const auto cap = static_cast<std::size_t>(std::ceil(config_.max_notes_per_second * config_.hop_frames / fs));
-    if (hop.size() > cap) {
+    HopInput input;
+    input.generated = &result.generated;
+    input.window_first = window_first;
+    input.known = known;
+    input.first_answer = job == Job::kFirstAnswer;
+    input.answering = state_ == State::kAnswering;
+    input.answer_seconds = settings_.answer_seconds;
+    input.now_ns = now;
+    const HopRules rules{config_.hop_frames, config_.lead_ms, config_.max_notes_per_second};
+    const auto hop = commit_hop(s.performance, s.timeline, rules, input);
+    trace(listener_, TraceCommit{window, input.first_answer, input.answering, now, input.answer_seconds,
+                                 hop.notes.size(), fingerprint(hop.notes)});
+    if (hop.thinned > 0) {
       if (figures_->notes_thinned == 0 && listener_.event)
-        listener_.event("a window decoded to " + std::to_string(hop.size()) + " notes; playing the loudest " +
-                        std::to_string(cap) + " (live.max_notes_per_second)");
-      figures_->notes_thinned += static_cast<std::int64_t>(hop.size() - cap);
-      std::nth_element(hop.begin(), hop.begin() + static_cast<std::ptrdiff_t>(cap), hop.end(),
-                       [](const GridNote& a, const GridNote& b) { return a.velocity > b.velocity; });
-      hop.resize(cap);
+        listener_.event("a window decoded to " + std::to_string(hop.decoded) + " notes; playing the loudest " +
+                        std::to_string(hop.decoded - hop.thinned) + " (live.max_notes_per_second)");
+      figures_->notes_thinned += static_cast<std::int64_t>(hop.thinned);
     }
-    for (const auto& g : hop) {
-      const std::int64_t onset = window_first + g.onset_frame - shift;
-      const std::int64_t end = window_first + g.end_frame - shift;
-      if (state_ == State::kAnswering && onset >= s.answer_end) continue;
-      if (s.performance.generated_sounding(g.pitch, onset)) continue;  // its note-off would cut the new one
-      const auto on_ns = s.performance.time_of(onset) + s.offset_ns;
-      const auto off_ns = s.performance.time_of(end) + s.offset_ns;
-      if (on_ns < now) continue;  // decided too late to sound: dropped rather than played late
-      scheduler_.schedule(note_on(on_ns, channel, g.pitch, g.velocity));
-      scheduler_.schedule(note_off(off_ns, channel, g.pitch));
-      s.performance.add_generated({static_cast<int>(onset), static_cast<int>(end), g.pitch, g.velocity});
-      s.last_note_off_ns = std::max(s.last_note_off_ns, off_ns);
-      if (state_ == State::kAnswering && !s.first_note_measured) {
-        s.first_note_measured = true;
-        Figures::keep(figures_->first_note_ms, static_cast<double>(on_ns - s.pause_detected_ns) / 1e6);
-      }
+    if (job == Job::kFirstAnswer) s.answer_started = true;
+    const int channel = config_.output_channel - 1;
+    for (const auto& n : hop.notes) {
+      scheduler_.schedule(note_on(n.on_ns, channel, n.pitch, n.velocity));
+      scheduler_.schedule(note_off(n.off_ns, channel, n.pitch));
+      s.last_note_off_ns = std::max(s.last_note_off_ns, n.off_ns);
     }
-    s.committed_end = window_first + to - shift;
+    if (state_ == State::kAnswering && !s.first_note_measured && !hop.notes.empty()) {
+      s.first_note_measured = true;
+      const auto first = std::min_element(hop.notes.begin(), hop.notes.end(), [](const PlannedNote& a, const PlannedNote& b) {
+        return a.on_ns < b.on_ns;
+      });
+      Figures::keep(figures_->first_note_ms, static_cast<double>(first->on_ns - s.pause_detected_ns) / 1e6);
+    }
+    s.committed_end = hop.committed_end;
   }
 }
 

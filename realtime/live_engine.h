@@ -50,6 +50,9 @@ struct LiveListener {
   std::function<void(const TimedMidi&)> player;  // each message the player played
   std::function<void(const TimedMidi&)> played;  // each message scorejam sent, stamped with the sent time
   std::function<void(const std::string&)> event; // one line a person on stage would want to know
+  // One line of the session trace (realtime/session_trace.h), in the order the engine decided;
+  // called with the engine's lock held, so it must only append to a buffer.
+  std::function<void(const std::string&)> trace;
 };
 
 class LiveEngine final : public LiveControl {
@@ -100,6 +103,8 @@ class LiveEngine final : public LiveControl {
   struct Session;
   std::unique_ptr<Session> session_;
   std::unique_ptr<Figures> figures_;
+  int models_loaded_ = 0;            // the session trace numbers the models
+  std::uint64_t windows_taken_ = 0;  // the session trace numbers the windows
   std::uint64_t epoch_ = 0;          // bumped whenever work in flight becomes worthless
   std::atomic<bool> cancel_{false};  // raised with epoch_; read by the sampler between evaluations
   bool quit_ = false;

@@ -142,6 +142,41 @@ TEST(Cli, BenchRunsASelectedBenchmarkAndWritesJson) {
   EXPECT_EQ(none.exit_code, 1);
 }
 
+// `scorejam run` records a session.trace beside session.mid, and `scorejam reproduce` runs the
+// session again from it: every hop alike, and the take it writes holds the notes that were played.
+TEST(Cli, ARecordedSessionIsReproducedFromItsTrace) {
+  auto dir = testing::scratch_dir("Cli.ARecordedSessionIsReproducedFromItsTrace");
+  testing::write_text(dir / "c.toml", "[session]\ndir = \"" + (dir / "sessions").string() +
+                                          "\"\n[osc]\nenabled = false\n[live]\nanswer_seconds = 4.0\n");
+  auto run = scorejam("--config " + (dir / "c.toml").string() + " --threads 1 run --replay " SCOREJAM_SOURCE_DIR
+                      "/examples/bach_prelude_c.mid --replay-seconds 4",
+                      dir);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  ASSERT_TRUE(fs::is_directory(dir / "sessions"));
+  const auto session = fs::directory_iterator(dir / "sessions")->path();
+  ASSERT_TRUE(fs::exists(session / "session.trace"));
+  auto again = scorejam("reproduce " + session.string() + " --out " + (dir / "again.mid").string(), dir);
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  EXPECT_TRUE(contains(again.out, "1 torch threads")) << again.out;
+  const auto played = read_midi_file(session / "session.mid");
+  const auto reproduced = read_midi_file(dir / "again.mid");
+  ASSERT_GT(played.notes.size(), 20u) << "the replay and its answer";
+  ASSERT_EQ(reproduced.notes.size(), played.notes.size()) << again.out;
+  for (std::size_t i = 0; i < played.notes.size(); ++i) {
+    EXPECT_EQ(reproduced.notes[i].pitch, played.notes[i].pitch) << "note " << i;
+    EXPECT_EQ(reproduced.notes[i].velocity, played.notes[i].velocity) << "note " << i;
+    EXPECT_NEAR(reproduced.notes[i].start_s, played.notes[i].start_s, 0.01) << "note " << i;
+  }
+  // A damaged trace is refused naming the file and the line.
+  auto text = slurp(session / "session.trace");
+  text.insert(text.find("\nw ") + 1, "w zero\n");
+  testing::write_text(dir / "bad.trace", text);
+  auto bad = scorejam("reproduce " + (dir / "bad.trace").string(), dir);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_TRUE(contains(bad.err, "bad.trace: session trace line")) << bad.err;
+  EXPECT_TRUE(contains(bad.err, "window number: 'zero'")) << bad.err;
+}
+
 TEST(Cli, DatasetSummarisesTheSharedSubsetAndCachesIt) {
   auto zip = testing::maestro_subset();
   if (!zip) GTEST_SKIP() << "shared data absent: ../shared/data/maestro-asap-subset.zip not found (set SCOREJAM_MAESTRO)";
