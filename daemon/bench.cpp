@@ -471,7 +471,7 @@ int run_bench(const BenchCommand& command, const ModelSpec& default_spec, int th
     const auto checkpoint = command.checkpoint.empty() ? live_checkpoint : command.checkpoint;
     std::printf("bench: the live engine on %s: %s %d steps, pause %d ms, answers of %g s, %d torch threads\n",
                 checkpoint.c_str(), to_string(live.settings.sampler.kind).c_str(), live.settings.sampler.steps,
-                live.settings.pause_ms, live.settings.answer_seconds, torch::get_num_threads());
+                live.settings.pause_ms, live.settings.answer_seconds, generator_threads(live));
     benchmark::ClearRegisteredBenchmarks();
     // 20 answers: the p95 of the first-note latency is then the second slowest, not the slowest.
     register_live(checkpoint, live, LiveMode::kContinue, 20);

@@ -284,6 +284,7 @@ Config parse_config(const std::string& toml_text, const std::string& source) {
   live.read("min_steps", e.min_steps, 1, 1000);
   live.read("max_notes_per_second", e.max_notes_per_second, 1.0, 1000.0);
   live.read("output_channel", e.output_channel, 1, 16);
+  live.read("threads", e.threads, 0, 256);
   live.reject_unknown();
   ls.thresholds = c.roll.thresholds;
 
@@ -413,7 +414,8 @@ std::string to_toml(const Config& c) {
                                   {"answer_latency_ms", e.answer_latency_ms},
                                   {"min_steps", e.min_steps},
                                   {"max_notes_per_second", e.max_notes_per_second},
-                                  {"output_channel", e.output_channel}});
+                                  {"output_channel", e.output_channel},
+                                  {"threads", e.threads}});
   root.insert("midi", toml::table{{"api", c.midi.api},
                                   {"client_name", c.midi.client_name},
                                   {"input", c.midi.input},

@@ -140,6 +140,11 @@ void trace(const LiveListener& listener, const TraceRecord& record) {
 
 }  // namespace
 
+int generator_threads(const LiveConfig& config) {
+  if (config.threads > 0) return config.threads;
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()) - 1);
+}
+
 LiveEngine::LiveEngine(const LiveConfig& config, const std::string& checkpoint_path, Scheduler& scheduler,
                        moodycamel::ConcurrentQueue<TimedMidi>& input, LiveListener listener)
     : config_(config), scheduler_(scheduler), input_(input), listener_(std::move(listener)),
@@ -151,6 +156,7 @@ LiveEngine::LiveEngine(const LiveConfig& config, const std::string& checkpoint_p
   if (config_.hop_frames < 1 || config_.hop_frames > window - config_.context_frames)
     throw std::invalid_argument("live.hop_frames must be in [1, window - context_frames = " +
                                 std::to_string(window - config_.context_frames) + "]");
+  generator_threads_ = generator_threads(config_);
   session_ = std::make_unique<Session>(now_ns(), model_->spec.roll);
   figures_->steps_in_use = settings_.sampler.steps;
   TraceEngine engine;
@@ -159,7 +165,7 @@ LiveEngine::LiveEngine(const LiveConfig& config, const std::string& checkpoint_p
   engine.hop_frames = config_.hop_frames;
   engine.lead_ms = config_.lead_ms;
   engine.max_notes_per_second = config_.max_notes_per_second;
-  engine.threads = torch::get_num_threads();
+  engine.threads = generator_threads_;
   engine.device = model_->device;
   trace(listener_, engine);
   model_->trace_id = models_loaded_++;
@@ -172,6 +178,7 @@ LiveEngine::~LiveEngine() {
   {
     std::lock_guard lock(mutex_);
     quit_ = true;
+    quitting_ = true;
     raise_cancel_locked();
   }
   wake_.notify_all();
@@ -180,6 +187,12 @@ LiveEngine::~LiveEngine() {
 }
 
 double LiveEngine::warm_up() {
+  std::unique_lock lock(mutex_);
+  wake_.wait(lock, [this] { return warm_ || quit_; });
+  return figures_->seconds_per_nfe;
+}
+
+void LiveEngine::warm_up_generator() {
   std::shared_ptr<Model> model;
   SamplerConfig sampler;
   {
@@ -190,16 +203,23 @@ double LiveEngine::warm_up() {
   WindowRequest request;
   request.known_frames = config_.context_frames;
   request.sampler = sampler;
-  // The first run pays for allocation and oneDNN's kernel choice; the second, with the live
-  // settings (at most 50 steps), measures what an evaluation costs inside a whole window.
-  for (int steps : {std::min(sampler.steps, 10), std::min(sampler.steps, 50)}) {
-    request.sampler.steps = steps;
-    const auto r = generate_window(model->net, model->spec, request);
-    std::lock_guard lock(mutex_);
-    figures_->seconds_per_nfe = r.wall_s / std::max(1, r.nfe);
+  try {
+    // The first run pays for allocation and oneDNN's kernel choice; the second, with the live
+    // settings (at most 50 steps), measures what an evaluation costs inside a whole window.
+    for (int steps : {std::min(sampler.steps, 10), std::min(sampler.steps, 50)}) {
+      request.sampler.steps = steps;
+      const auto r = generate_window(model->net, model->spec, request, &quitting_);
+      std::lock_guard lock(mutex_);
+      figures_->seconds_per_nfe = r.wall_s / std::max(1, r.nfe);
+    }
+  } catch (const SamplingCancelled&) {
+    // the engine is being destroyed
   }
-  std::lock_guard lock(mutex_);
-  return figures_->seconds_per_nfe;
+  {
+    std::lock_guard lock(mutex_);
+    warm_ = true;
+  }
+  wake_.notify_all();
 }
 
 void LiveEngine::raise_cancel_locked() {
@@ -396,6 +416,8 @@ void LiveEngine::conductor_loop() {
 void LiveEngine::generator_loop() {
   pthread_setname_np(pthread_self(), "scorejam-gen");
   torch::InferenceMode inference;
+  torch::set_num_threads(generator_threads_);
+  warm_up_generator();
   enum class Job { kNone, kSpeculate, kFirstAnswer, kNext };
   while (true) {
     Job job = Job::kNone;

@@ -40,10 +40,15 @@ struct LiveConfig {
   double max_notes_per_second = 30;  // per committed hop; beyond it the loudest are kept (a window of
                                      // few steps decodes to noise: PC 4 steps, 500 notes a second)
   int output_channel = 1;      // 1..16
+  int threads = 0;             // torch threads of the generator; 0 = every core but one (at least 1), which
+                               // the scheduler, conductor, MIDI and OSC keep
   std::string device = "auto"; // auto (CUDA when this LibTorch has it), cpu, cuda
   std::string model_dir = "models";  // /scorejam/load takes file names from this folder only
   bool operator==(const LiveConfig&) const = default;
 };
+
+// The generator's torch threads under `config` (LiveConfig::threads, with 0 resolved).
+int generator_threads(const LiveConfig& config);
 
 // Where the engine reports what happens, on its conductor thread (never a real-time thread).
 struct LiveListener {
@@ -72,8 +77,9 @@ class LiveEngine final : public LiveControl {
   void load_checkpoint(const std::string& file_name) override;
   LiveStatus status() const override;
 
-  // Runs a cheap window on the model now, so that the first real one does not pay for warm-up, and
-  // measures one network evaluation for the deadline checks. Returns its seconds.
+  // Waits until the generator thread has run its warm-up windows (it starts them at once, so that
+  // the first real window does not pay for allocation, kernel choice and its thread team) and
+  // returns what one network evaluation took there: the first estimate for the deadline checks.
   double warm_up();
   // True while an answer (continue mode) is still to be generated or played.
   bool answering() const;
@@ -85,6 +91,7 @@ class LiveEngine final : public LiveControl {
   enum class State { kStopped, kListening, kAnswering, kPlaying };
   void conductor_loop();
   void generator_loop();
+  void warm_up_generator();
   void on_player_message(const TimedMidi& message, std::int64_t now);
   void silence_locked(std::int64_t now);   // with mutex_ held: cancel work, drop pending notes
   void raise_cancel_locked();
@@ -103,10 +110,13 @@ class LiveEngine final : public LiveControl {
   struct Session;
   std::unique_ptr<Session> session_;
   std::unique_ptr<Figures> figures_;
+  int generator_threads_ = 1;
+  bool warm_ = false;                // the generator's warm-up is done
   int models_loaded_ = 0;            // the session trace numbers the models
   std::uint64_t windows_taken_ = 0;  // the session trace numbers the windows
   std::uint64_t epoch_ = 0;          // bumped whenever work in flight becomes worthless
   std::atomic<bool> cancel_{false};  // raised with epoch_; read by the sampler between evaluations
+  std::atomic<bool> quitting_{false};  // cancels the warm-up (which a player's note must not cancel)
   bool quit_ = false;
 
   std::thread conductor_;
