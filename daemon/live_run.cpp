@@ -22,6 +22,7 @@
 #include "daemon/session.h"
 #include "realtime/live_engine.h"
 #include "realtime/midi_ports.h"
+#include "realtime/replay.h"
 #include "realtime/reproduce.h"
 #include "realtime/scheduler.h"
 
@@ -116,28 +117,6 @@ class LoggedControl final : public LiveControl {
   SessionRecorder* recorder_;
 };
 
-// The file's notes and pedal as the messages a keyboard would have sent, from start_s on, on the
-// clock from origin_ns. At one time a note-off goes before a note-on.
-std::vector<TimedMidi> replay_messages(const MidiFile& file, double start_s, double seconds, std::int64_t origin_ns) {
-  const double end_s = seconds > 0 ? start_s + seconds : file.duration_s + 1;
-  auto at = [&](double t) { return origin_ns + static_cast<std::int64_t>((t - start_s) * 1e9); };
-  std::vector<TimedMidi> out;
-  for (const auto& n : file.notes) {
-    if (n.start_s < start_s || n.start_s >= end_s) continue;
-    out.push_back(note_on(at(n.start_s), n.channel, n.pitch, n.velocity));
-    out.push_back(note_off(at(std::min(n.end_s, end_s)), n.channel, n.pitch));
-  }
-  for (const auto& c : file.controls)
-    if (c.controller == kSustainController && c.time_s >= start_s && c.time_s < end_s)
-      out.push_back(control_change(at(c.time_s), c.channel, c.controller, c.value));
-  out.push_back(control_change(at(end_s < file.duration_s ? end_s : file.duration_s), 0, kSustainController, 0));
-  std::stable_sort(out.begin(), out.end(), [](const TimedMidi& a, const TimedMidi& b) {
-    if (a.time_ns != b.time_ns) return a.time_ns < b.time_ns;
-    return is_note_off(a) && !is_note_off(b);
-  });
-  return out;
-}
-
 void print_summary(const LiveStatus& s) {
   std::printf(
       "scorejam run: %lld answers, first note after the pause p50 %.0f ms p95 %.0f ms; %lld windows "
@@ -201,9 +180,15 @@ int run_live(const RunCommand& command, const Config& config) {
   const auto origin = now_ns();
   std::unique_ptr<SessionRecorder> recorder;
   if (!config.session.dir.empty()) {
-    recorder = std::make_unique<SessionRecorder>(fs::path(config.session.dir) / session_folder_name(), origin);
-    recorder->log("scorejam run: model " + checkpoint.string() + (replay ? ", replaying " + command.replay : ""));
-    recorder->log("config:\n" + to_toml(config));
+    // A recording that cannot be made must not cost the performance: say so, and play on.
+    try {
+      recorder = std::make_unique<SessionRecorder>(fs::path(config.session.dir) / session_folder_name(), origin);
+      recorder->log("scorejam run: model " + checkpoint.string() + (replay ? ", replaying " + command.replay : ""));
+      recorder->log("config:\n" + to_toml(config));
+    } catch (const std::exception& e) {
+      spdlog::error("session: {}; playing on without recording the session", e.what());
+      recorder.reset();
+    }
   }
   Take record;  // for --record
 

@@ -177,6 +177,22 @@ TEST(Cli, ARecordedSessionIsReproducedFromItsTrace) {
   EXPECT_TRUE(contains(bad.err, "window number: 'zero'")) << bad.err;
 }
 
+// A session folder that cannot be made (here: below a file) is reported, and scorejam plays on.
+TEST(Cli, AnUnwritableSessionFolderIsReportedAndTheRunGoesOn) {
+  auto dir = testing::scratch_dir("Cli.AnUnwritableSessionFolderIsReportedAndTheRunGoesOn");
+  testing::write_text(dir / "a-file", "not a folder");
+  testing::write_text(dir / "c.toml", "[session]\ndir = \"" + (dir / "a-file" / "sessions").string() +
+                                          "\"\n[osc]\nenabled = false\n[live]\nanswer_seconds = 1.0\n");
+  auto run = scorejam("--config " + (dir / "c.toml").string() + " run --replay " SCOREJAM_SOURCE_DIR
+                      "/examples/bach_prelude_c.mid --replay-seconds 2 --record " + (dir / "take.mid").string(),
+                      dir);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(contains(run.err, "a-file/sessions")) << run.err;
+  EXPECT_TRUE(contains(run.err, "playing on without recording the session")) << run.err;
+  EXPECT_TRUE(contains(run.out, "1 answers")) << run.out;
+  EXPECT_TRUE(fs::exists(dir / "take.mid"));
+}
+
 TEST(Cli, DatasetSummarisesTheSharedSubsetAndCachesIt) {
   auto zip = testing::maestro_subset();
   if (!zip) GTEST_SKIP() << "shared data absent: ../shared/data/maestro-asap-subset.zip not found (set SCOREJAM_MAESTRO)";
