@@ -375,6 +375,91 @@ TEST(LiveEngine, LowersTheStepsRatherThanPlayLate) {
   EXPECT_GE(status.windows, 2);
 }
 
+// A checkpoint that fails to load while scorejam plays (over OSC, /scorejam/load) changes nothing:
+// the old model goes on playing, and the status still names it.
+TEST(LiveEngine, ALoadThatFailsWhilePlayingLeavesTheOldModelPlaying) {
+  const auto dir = testing::scratch_dir("LiveEngine.ALoadThatFailsWhilePlayingLeavesTheOldModelPlaying");
+  save_zeroed_model(dir / "a.pt", 2.0);  // plays notes on every key: something to hear
+  const auto bytes = testing::read_file(dir / "a.pt");
+  testing::write_file(dir / "cut.pt", std::span(bytes).first(bytes.size() / 2));
+  LiveConfig config = tiny_model_config(LiveMode::kSolo, dir);
+  NullSink sink;
+  Scheduler scheduler(sink, SchedulerConfig{});
+  scheduler.start();
+  moodycamel::ConcurrentQueue<TimedMidi> input{16};
+  Heard heard;
+  LiveListener listener;
+  listener.played = [&heard](const TimedMidi& m) { heard.add(m); };
+  {
+    LiveEngine engine(config, (dir / "a.pt").string(), scheduler, input, listener);
+    engine.warm_up();
+    engine.start();
+    ASSERT_TRUE(heard.wait_for([](const Heard& h) { return h.note_ons() >= 3; }, 5000ms)) << "nothing played";
+    try {
+      engine.load_checkpoint("cut.pt");
+      ADD_FAILURE() << "a truncated checkpoint was loaded";
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find("cut.pt"), std::string::npos) << e.what();
+    }
+    const auto failed_at = now_ns();
+    EXPECT_TRUE(heard.wait_for(
+        [&](const Heard& h) {
+          const auto all = h.all();
+          return std::any_of(all.begin(), all.end(), [&](const TimedMidi& m) { return is_note_on(m) && m.time_ns > failed_at + 300'000'000; });
+        },
+        3000ms))
+        << "nothing was played after the failed load";
+    const auto status = engine.status();
+    EXPECT_EQ(status.checkpoint, "a.pt");
+    EXPECT_EQ(status.state, "playing");
+    engine.stop();
+    ASSERT_TRUE(scheduler.wait_silent(1000ms));
+    // What the scheduler sent reaches the listener through the engine's conductor: wait for it.
+    EXPECT_TRUE(heard.wait_for([](const Heard& h) { return unbalanced_notes(h.all()) == 0; }, 1000ms))
+        << unbalanced_notes(heard.all()) << " notes left sounding";
+  }
+  scheduler.stop();
+}
+
+// A player at the physical limit of the keyboard (every key struck 20 times a second, 3,520 MIDI
+// messages a second) while scorejam plays along: the engine keeps up, its status stays answerable,
+// and when it stops no note of its own is left sounding.
+TEST(LiveEngine, EveryKeyHammeredTwentyTimesASecondLeavesNothingHanging) {
+  Rig rig(LiveMode::kDuet);
+  rig.engine->start();
+  std::atomic<bool> done{false};
+  std::thread player([&] {
+    moodycamel::ProducerToken token(rig.input);
+    const auto start = now_ns();
+    for (int round = 0; round < 40; ++round) {  // 2 s: a round every 50 ms
+      const auto at = start + static_cast<std::int64_t>(round) * 50'000'000;
+      while (now_ns() < at) std::this_thread::sleep_for(1ms);
+      for (int pitch = 21; pitch <= 108; ++pitch) rig.input.enqueue(token, note_on(now_ns(), 0, pitch, 100));
+      std::this_thread::sleep_for(25ms);
+      for (int pitch = 21; pitch <= 108; ++pitch) rig.input.enqueue(token, note_off(now_ns(), 0, pitch));
+    }
+    done = true;
+  });
+  double slowest_status_ms = 0;
+  while (!done) {
+    const auto asked = now_ns();
+    const auto status = rig.engine->status();
+    slowest_status_ms = std::max(slowest_status_ms, static_cast<double>(now_ns() - asked) / 1e6);
+    EXPECT_EQ(status.state, "playing");
+    std::this_thread::sleep_for(20ms);
+  }
+  player.join();
+  // The engine has taken in all of it: the queue drains within a conductor tick or two.
+  EXPECT_TRUE(rig.heard.wait_for([&](const Heard&) { return rig.input.size_approx() == 0; }, 1000ms));
+  EXPECT_LT(slowest_status_ms, 500) << "the status waited that long on the engine";
+  std::this_thread::sleep_for(1000ms);  // and it goes on playing along
+  rig.engine->stop();
+  ASSERT_TRUE(rig.scheduler->wait_silent(1000ms));
+  EXPECT_TRUE(rig.heard.wait_for([](const Heard& h) { return unbalanced_notes(h.all()) == 0; }, 1000ms))
+      << unbalanced_notes(rig.heard.all()) << " notes left sounding";
+  EXPECT_GT(rig.heard.note_ons(), 0) << "scorejam played nothing along";
+}
+
 // A session is reproduced exactly from its trace: a phrase, an answer cut short by the player
 // starting again, a second phrase and its whole answer, sampled by the stochastic PC sampler. Run
 // again later (so at other wall-clock times, with other loads), every committed hop comes out with
