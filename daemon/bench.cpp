@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <stdexcept>
@@ -27,7 +28,10 @@
 #include "core/roll.h"
 #include "core/roll_tensor.h"
 #include "core/sampler.h"
+#include "daemon/commands.h"
+#include "daemon/session.h"
 #include "realtime/live_engine.h"
+#include "realtime/replay.h"
 
 namespace scorejam {
 namespace {
@@ -450,6 +454,138 @@ void register_live(const std::string& checkpoint, const LiveConfig& config, Live
   })->Iterations(iterations)->UseRealTime()->Unit(benchmark::kSecond);
 }
 
+// Open file descriptors of this process.
+int open_fds() {
+  std::error_code ec;
+  int n = 0;
+  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec); !ec && it != std::filesystem::directory_iterator();
+       it.increment(ec))
+    ++n;
+  return n;
+}
+
+double rss_now_mib() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+}
+
+// A MIDI output that keeps count of what sounds, as a synth would hear it. Its send() runs on the
+// scheduler's real-time thread: atomics only.
+class SoundingCount final : public MidiSink {
+ public:
+  void send(const std::uint8_t* bytes, std::size_t size) noexcept override {
+    if (size != 3) return;
+    const int kind = bytes[0] & 0xF0, channel = bytes[0] & 0x0F;
+    auto& key = sounding_[static_cast<std::size_t>(channel * 128 + bytes[1])];
+    if (kind == 0x90 && bytes[2] > 0) {
+      key.fetch_add(1, std::memory_order_relaxed);
+    } else if ((kind == 0x80 || kind == 0x90) && key.load(std::memory_order_relaxed) > 0) {
+      key.fetch_sub(1, std::memory_order_relaxed);
+    } else if (kind == 0xB0 && (bytes[1] == 120 || bytes[1] == 123)) {
+      for (int pitch = 0; pitch < 128; ++pitch) sounding_[static_cast<std::size_t>(channel * 128 + pitch)].store(0);
+    }
+  }
+  int sounding() const {
+    int n = 0;
+    for (const auto& key : sounding_) n += key.load(std::memory_order_relaxed);
+    return n;
+  }
+
+ private:
+  std::array<std::atomic<int>, 16 * 128> sounding_{};
+};
+
+// The soak: a real performance (a MIDI file) replayed phrase after phrase for `minutes` through the
+// live engine, the SCHED_FIFO scheduler and the session recorder, as `scorejam run --replay` wires
+// them: each phrase is 6 s of the file (a new excerpt each time), then the pause and the whole
+// answer. It counts the notes still sounding once an answer has played out (hanging notes: a
+// note-on whose note-off never came) and after the final stop, and compares memory and file
+// descriptors after the first minute (warm-up) with the end.
+void register_soak(const std::string& checkpoint, const LiveConfig& config, const std::string& performance_path,
+                   double minutes) {
+  const auto performance = std::make_shared<MidiFile>(read_midi_file(performance_path));
+  if (performance->duration_s < 8) throw std::invalid_argument("bench soak: " + performance_path + " is shorter than 8 s");
+  benchmark::RegisterBenchmark("soak/answer", [checkpoint, config, performance, minutes](benchmark::State& state) {
+    const auto folder = std::filesystem::temp_directory_path() / ("scorejam-soak-" + std::to_string(::getpid()));
+    SoundingCount synth;
+    Scheduler scheduler(synth, SchedulerConfig{});
+    scheduler.start();
+    moodycamel::ConcurrentQueue<TimedMidi> input(4096);
+    auto recorder = std::make_unique<SessionRecorder>(folder / "session", now_ns());
+    LiveListener listener;
+    listener.player = [&](const TimedMidi& m) { recorder->player(m); };
+    listener.played = [&](const TimedMidi& m) { recorder->played(m); };
+    listener.event = [&](const std::string& line) { recorder->log(line); };
+    listener.trace = [&](const std::string& line) { recorder->trace(line); };
+    auto engine = std::make_unique<LiveEngine>(config, checkpoint, scheduler, input, listener);
+    engine->warm_up();
+    engine->start();
+    moodycamel::ProducerToken token(input);
+    const double steal_before = host_steal_ms();
+    const auto started = now_ns();
+    const auto end = started + static_cast<std::int64_t>(minutes * 60e9);
+    auto last_save = started;
+    double rss_start = 0;
+    int fds_start = 0, phrases = 0, hanging = 0;
+    for (auto _ : state) {
+      while (now_ns() < end) {
+        const double from = std::fmod(phrases * 6.0, performance->duration_s - 6.0);
+        for (const auto& m : replay_messages(*performance, from, 6.0, now_ns() + 10'000'000)) {
+          while (now_ns() < m.time_ns) std::this_thread::sleep_for(std::chrono::microseconds(500));
+          input.enqueue(token, m);
+        }
+        ++phrases;
+        std::this_thread::sleep_for(std::chrono::milliseconds(engine->settings().pause_ms + 100));
+        while (engine->answering()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the last note-off is due by now
+        hanging += synth.sounding();
+        if (rss_start == 0 && now_ns() - started > 60'000'000'000) {
+          rss_start = rss_now_mib();
+          fds_start = open_fds();
+        }
+        if (now_ns() - last_save > 30'000'000'000) {  // the daemon's autosave
+          recorder->flush();
+          last_save = now_ns();
+        }
+      }
+    }
+    const auto s = engine->status();
+    const double rss_end = rss_now_mib();
+    const int fds_end = open_fds();
+    engine->stop();
+    scheduler.wait_silent(std::chrono::milliseconds(1000));
+    engine.reset();  // its conductor calls the recorder until then
+    scheduler.stop();
+    recorder->flush();
+    recorder.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(folder, ignored);
+    if (rss_start == 0) {  // under a minute: no warm-up to leave out
+      rss_start = rss_end;
+      fds_start = fds_end;
+    }
+    state.counters["minutes"] = static_cast<double>(now_ns() - started) / 60e9;
+    state.counters["phrases"] = phrases;
+    state.counters["answers"] = static_cast<double>(s.answers);
+    state.counters["windows"] = static_cast<double>(s.windows);
+    state.counters["windows_late"] = static_cast<double>(s.windows_late);
+    state.counters["first_note_ms_p95"] = s.first_note_ms_p95;
+    state.counters["lateness_us_p99"] = s.lateness_us_p99;
+    state.counters["lateness_us_max"] = s.lateness_us_max;
+    state.counters["notes_sent"] = static_cast<double>(s.events_sent) / 2;
+    state.counters["hanging_notes"] = hanging;
+    state.counters["sounding_after_stop"] = synth.sounding();
+    state.counters["rss_start_mib"] = rss_start;
+    state.counters["rss_end_mib"] = rss_end;
+    state.counters["rss_growth_pct"] = 100.0 * (rss_end - rss_start) / rss_start;
+    state.counters["fds_start"] = fds_start;
+    state.counters["fds_end"] = fds_end;
+    state.counters["host_steal_ms"] = host_steal_ms() - steal_before;
+  })->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+}
+
 int run_registered(const BenchCommand& command);
 
 double peak_rss_mib() {
@@ -478,6 +614,21 @@ int run_bench(const BenchCommand& command, const ModelSpec& default_spec, int th
     register_live(checkpoint, live, LiveMode::kDuet, 3);
     register_live(checkpoint, live, LiveMode::kDuet, 3, 2);
     return run_registered(command);
+  }
+  if (command.config == "soak") {
+    const auto checkpoint = command.checkpoint.empty() ? live_checkpoint : command.checkpoint;
+    const auto performance = resolve_model_path(command.replay).string();
+    std::printf("bench: soak of %g minutes: %s replayed phrase after phrase into the live engine on %s (%s %d steps)\n",
+                command.minutes, performance.c_str(), checkpoint.c_str(), to_string(live.settings.sampler.kind).c_str(),
+                live.settings.sampler.steps);
+    std::fflush(stdout);
+    benchmark::ClearRegisteredBenchmarks();
+    LiveConfig soak = live;
+    soak.settings.mode = LiveMode::kContinue;
+    register_soak(checkpoint, soak, performance, command.minutes);
+    BenchCommand once = command;
+    once.repetitions = 1;
+    return run_registered(once);
   }
 
   const Model model = load_model(command, default_spec, device);

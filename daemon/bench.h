@@ -15,11 +15,15 @@ struct BenchCommand {
   std::string config = "default";  // "default": the model spec given (or the checkpoint's); "seed": the
                                    // original ScoreNet setting (1 x 28 x 28, VE sigma 25, EM 500 steps);
                                    // "live": the live engine answering phrases (latency, deadlines, lateness)
+                                   // "soak": a performance replayed for `minutes` (late windows, hanging
+                                   // notes, memory and file descriptors at start and end)
   std::string checkpoint;          // optional: a checkpoint's spec and weights
   std::string filter;              // Google Benchmark --benchmark_filter regex ("" = every benchmark)
   std::string json;                // optional: write the results as JSON to this file
   int repetitions = 3;
   std::string device = "cpu";      // cpu or cuda (when torch has CUDA)
+  double minutes = 60;             // soak: how long
+  std::string replay = "examples/bach_prelude_c.mid";  // soak: the performance replayed phrase by phrase
 };
 
 // Runs the benchmarks and prints their median and spread, then the process's peak memory, to

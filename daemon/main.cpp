@@ -143,8 +143,10 @@ int main(int argc, char** argv) {
 
   BenchCommand bench_command;
   auto* bench_app = app.add_subcommand("bench", "measure speed with Google Benchmark: network, samplers, training");
-  bench_app->add_option("--config", bench_command.config, "default (the model spec or checkpoint), seed (Song's ScoreNet setting) or live (the live engine answering phrases)")
-      ->capture_default_str()->check(CLI::IsMember({"default", "seed", "live"}));
+  bench_app->add_option("--config", bench_command.config, "default (the model spec or checkpoint), seed (Song's ScoreNet setting), live (the live engine answering phrases) or soak (a performance replayed for --minutes)")
+      ->capture_default_str()->check(CLI::IsMember({"default", "seed", "live", "soak"}));
+  bench_app->add_option("--minutes", bench_command.minutes, "soak: how long")->capture_default_str()->check(CLI::Range(0.1, 1440.0));
+  bench_app->add_option("--replay", bench_command.replay, "soak: the MIDI performance replayed phrase by phrase")->capture_default_str();
   bench_app->add_option("--checkpoint", bench_command.checkpoint, "benchmark this checkpoint's network")->check(CLI::ExistingFile);
   bench_app->add_option("--filter", bench_command.filter, "regex selecting benchmarks");
   bench_app->add_option("--json", bench_command.json, "also write the results as JSON to this file");
