@@ -9,7 +9,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "core/osc_packet.h"
+#include "daemon/osc_dispatch.h"
 
 namespace scorejam {
 namespace {
@@ -35,36 +35,6 @@ udp::endpoint resolve(boost::asio::io_context& io, const std::string& host, int 
 
 std::string endpoint_text(const udp::endpoint& endpoint) {
   return fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
-}
-
-// liblo's argument pointers are 4-aligned in the message, lo_arg's members up to 8: copy, do not
-// dereference.
-template <typename T>
-T read_arg(const lo_arg* arg) {
-  T value;
-  std::memcpy(&value, arg, sizeof value);
-  return value;
-}
-
-std::vector<OscArgument> arguments_of(lo_message message) {
-  const char* types = lo_message_get_types(message);
-  const int count = lo_message_get_argc(message);
-  lo_arg** argv = lo_message_get_argv(message);
-  std::vector<OscArgument> args(static_cast<std::size_t>(count));
-  for (int i = 0; i < count; ++i) {
-    OscArgument& arg = args[static_cast<std::size_t>(i)];
-    arg.tag = types[i];
-    switch (arg.tag) {
-      case LO_INT32: arg.number = read_arg<std::int32_t>(argv[i]); break;
-      case LO_FLOAT: arg.number = read_arg<float>(argv[i]); break;
-      case LO_DOUBLE: arg.number = read_arg<double>(argv[i]); break;
-      case LO_INT64: arg.number = static_cast<double>(read_arg<std::int64_t>(argv[i])); break;
-      case LO_STRING: arg.text = reinterpret_cast<const char*>(argv[i]); break;
-      case LO_SYMBOL: arg.text = reinterpret_cast<const char*>(argv[i]); break;
-      default: break;
-    }
-  }
-  return args;
 }
 
 }  // namespace
@@ -152,47 +122,23 @@ void OscServer::on_receive(const boost::system::error_code& ec, std::size_t size
 
 void OscServer::handle_datagram(std::size_t size) {
   received_.fetch_add(1, std::memory_order_relaxed);
-  const std::uint8_t* data = receive_buffer_.data();
-  if (const auto error = validate_osc_packet(data, size)) {
-    malformed_.fetch_add(1, std::memory_order_relaxed);
-    fail("(malformed)", fmt::format("not a valid OSC packet of {} bytes: {}", size, to_string(*error)));
-    return;
-  }
-  for_each_osc_message(data, size, [this](const std::uint8_t* message, std::size_t bytes) {
-    handle_message(message, bytes);
-  });
-}
-
-void OscServer::handle_message(const std::uint8_t* data, std::size_t size) {
-  const std::string address(reinterpret_cast<const char*>(data));  // validated: NUL-terminated inside
-  if (is_osc_reply_address(address)) {
-    spdlog::debug("OSC: ignored {} from {}", address, endpoint_text(sender_));
-    return;
-  }
-  int result = 0;
-  lo_message message = lo_message_deserialise(const_cast<std::uint8_t*>(data), size, &result);
-  if (message == nullptr) {
-    malformed_.fetch_add(1, std::memory_order_relaxed);
-    fail(address, fmt::format("liblo cannot parse the message (liblo error {})", result));
-    return;
-  }
-  const std::vector<OscArgument> args = arguments_of(message);
-  lo_message_free(message);
-
   OscTarget target{live_, subscribers_};
-  const OscOutcome outcome = run_osc_command(address, args, target);
-  if (outcome.error.empty()) {
-    spdlog::debug("OSC: {} from {}", address, endpoint_text(sender_));
-  } else {
-    errors_.fetch_add(1, std::memory_order_relaxed);
-    warn(fmt::format("OSC: {} from {}: {}", address, endpoint_text(sender_), outcome.error));
+  for (const auto& d : dispatch_osc_datagram(receive_buffer_.data(), size, target)) {
+    switch (d.kind) {
+      case OscDispatched::Kind::kIgnored:
+        spdlog::debug("OSC: ignored {} from {}", d.address, endpoint_text(sender_));
+        continue;
+      case OscDispatched::Kind::kMalformed: malformed_.fetch_add(1, std::memory_order_relaxed); break;
+      case OscDispatched::Kind::kRan:
+        if (!d.outcome.error.empty()) errors_.fetch_add(1, std::memory_order_relaxed);
+        break;
+    }
+    if (d.outcome.error.empty())
+      spdlog::debug("OSC: {} from {}", d.address, endpoint_text(sender_));
+    else
+      warn(fmt::format("OSC: {} from {}: {}", d.address, endpoint_text(sender_), d.outcome.error));
+    reply(d.outcome.reply);
   }
-  reply(outcome.reply);
-}
-
-void OscServer::fail(const std::string& address, const std::string& error) {
-  warn(fmt::format("OSC: {} from {}: {}", address, endpoint_text(sender_), error));
-  reply({std::string(kOscFail), {address, error}});
 }
 
 void OscServer::reply(const OscMessage& message) { send(message, reply_to_ ? *reply_to_ : sender_); }

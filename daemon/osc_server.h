@@ -49,8 +49,6 @@ class OscServer {
   void receive();
   void on_receive(const boost::system::error_code& ec, std::size_t size);
   void handle_datagram(std::size_t size);
-  void handle_message(const std::uint8_t* data, std::size_t size);
-  void fail(const std::string& address, const std::string& error);
   void send(const OscMessage& message, const boost::asio::ip::udp::endpoint& to);
   void reply(const OscMessage& message);
   void warn(const std::string& line);
