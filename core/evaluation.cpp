@@ -182,7 +182,10 @@ const std::vector<MetricInfo>& eval_metrics() {
 SystemResult judge_system(const std::string& name, const std::vector<EvalPrompt>& prompts,
                           const std::vector<std::vector<Note>>& continuations, const EvalOptions& options,
                           double seconds_per_continuation) {
-  SystemResult r{name, score_continuations(prompts, continuations, options), seconds_per_continuation, {}, {}};
+  SystemResult r;
+  r.name = name;
+  r.scores = score_continuations(prompts, continuations, options);
+  r.seconds_per_continuation = seconds_per_continuation;
   for (auto feature : {NoteFeature::kPitch, NoteFeature::kDuration}) {
     std::vector<double> overlaps, real;
     for (std::size_t i = 0; i < prompts.size(); ++i) {

@@ -74,6 +74,7 @@ PianoRoll notes_to_roll(const std::vector<Note>& notes, const std::vector<Contro
 struct DecodeThresholds {
   float onset = 0.5f;
   float frame = 0.5f;
+  bool operator==(const DecodeThresholds&) const = default;
 };
 
 // A note starts where the onset channel reaches the onset threshold on a held frame, or where the
