@@ -95,6 +95,21 @@ class Fields {
   std::map<std::string, std::string> pairs_;
 };
 
+// Frames and steady-clock times far beyond any session (2,000 years of frames, 146 years of ns)
+// are refused, so that the arithmetic on them cannot overflow.
+constexpr std::int64_t kMaxFrame = 1'000'000'000'000;
+constexpr std::int64_t kMaxTimeNs = std::int64_t{1} << 62;
+
+std::int64_t frame_in_range(const Fields& f, std::int64_t frame, const char* what) {
+  if (frame < -kMaxFrame || frame > kMaxFrame) f.fail(std::string(what) + " " + std::to_string(frame) + " is out of range");
+  return frame;
+}
+
+std::int64_t time_in_range(const Fields& f, std::int64_t time_ns, const char* what) {
+  if (time_ns < 0 || time_ns > kMaxTimeNs) f.fail(std::string(what) + " " + std::to_string(time_ns) + " is out of range");
+  return time_ns;
+}
+
 SamplerConfig read_sampler(const Fields& f) {
   SamplerConfig s;
   try {
@@ -156,10 +171,10 @@ std::string format_trace(const TraceRecord& record) {
 TraceRecord parse_trace(const std::string& line, int line_number) {
   const Fields f(line, line_number);
   const auto& tag = f.tag();
-  if (tag == "session") return TraceSession{f.get<std::int64_t>("origin_ns")};
+  if (tag == "session") return TraceSession{time_in_range(f, f.get<std::int64_t>("origin_ns"), "origin_ns")};
   if (tag == "engine") {
     TraceEngine e;
-    e.origin_ns = f.get<std::int64_t>("origin_ns");
+    e.origin_ns = time_in_range(f, f.get<std::int64_t>("origin_ns"), "origin_ns");
     e.context_frames = f.get<int>("context_frames");
     e.hop_frames = f.get<int>("hop_frames");
     e.lead_ms = f.get<int>("lead_ms");
@@ -184,7 +199,7 @@ TraceRecord parse_trace(const std::string& line, int line_number) {
   }
   if (tag == "p") {
     TracePlayer p;
-    p.message.time_ns = f.word<std::int64_t>(0, "time");
+    p.message.time_ns = time_in_range(f, f.word<std::int64_t>(0, "time"), "time");
     if (f.words() < 2 || f.words() > 4) f.fail("a player's message has 1 to 3 bytes");
     for (std::size_t i = 1; i < f.words(); ++i) {
       const int byte = f.word<int>(i, "byte");
@@ -194,11 +209,11 @@ TraceRecord parse_trace(const std::string& line, int line_number) {
     p.message.size = static_cast<std::uint8_t>(f.words() - 1);
     return p;
   }
-  if (tag == "cut") return TraceCut{f.word<std::int64_t>(0, "frame")};
+  if (tag == "cut") return TraceCut{frame_in_range(f, f.word<std::int64_t>(0, "frame"), "frame")};
   if (tag == "w") {
     TraceWindow w;
     w.build = f.word<std::uint64_t>(0, "window number");
-    w.first = f.get<std::int64_t>("first");
+    w.first = frame_in_range(f, f.get<std::int64_t>("first"), "first");
     w.known = f.get<int>("known");
     w.player = f.get<bool>("player");
     w.model = f.get<int>("model");
@@ -213,7 +228,7 @@ TraceRecord parse_trace(const std::string& line, int line_number) {
     c.build = f.word<std::uint64_t>(0, "window number");
     c.first_answer = f.get<bool>("first_answer");
     c.answering = f.get<bool>("answering");
-    c.now_ns = f.get<std::int64_t>("now");
+    c.now_ns = time_in_range(f, f.get<std::int64_t>("now"), "now");
     c.answer_seconds = f.get<double>("answer_seconds");
     c.notes = f.get<std::size_t>("notes");
     const auto print = f.get<std::string>("fingerprint");

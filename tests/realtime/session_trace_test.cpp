@@ -18,7 +18,7 @@ T round_trip(const T& record) {
 }
 
 TEST(SessionTrace, EveryRecordReadsBackExactly) {
-  EXPECT_EQ(round_trip(TraceSession{-5}).origin_ns, -5);
+  EXPECT_EQ(round_trip(TraceSession{5}).origin_ns, 5);
   TraceEngine e{123456789012345, 64, 32, 20, 30.5, 2, "cpu"};
   const auto e2 = round_trip(e);
   EXPECT_EQ(e2.origin_ns, e.origin_ns);
@@ -88,6 +88,8 @@ TEST(SessionTrace, ADamagedLineNamesItsNumberAndTheProblem) {
   expect_refused("p 100", "1 to 3 bytes");
   expect_refused("p 1e5 144 60 80", "time");
   expect_refused("cut", "missing frame");
+  expect_refused("cut 9000000000000000000", "out of range");  // frame arithmetic would overflow
+  expect_refused("p -5 144 60 80", "out of range");
   expect_refused("c 4 first_answer=1 answering=1 now=5 answer_seconds=8 notes=2", "missing fingerprint=");
   expect_refused("c 4 first_answer=2 answering=1 now=5 answer_seconds=8 notes=2 fingerprint=ab", "0 or 1");
   expect_refused("c 4 first_answer=1 answering=1 now=5 answer_seconds=8 notes=2 fingerprint=xyz", "hexadecimal");
