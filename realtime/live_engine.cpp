@@ -214,6 +214,8 @@ void LiveEngine::warm_up_generator() {
     }
   } catch (const SamplingCancelled&) {
     // the engine is being destroyed
+  } catch (const std::exception& e) {
+    if (listener_.event) listener_.event(std::string("warm-up failed: ") + e.what());
   }
   {
     std::lock_guard lock(mutex_);
@@ -502,6 +504,13 @@ void LiveEngine::generator_loop() {
       try {
         result = generate_window(model->net, model->spec, request, &cancel_);
       } catch (const SamplingCancelled&) {
+        continue;
+      } catch (const std::exception& e) {
+        // A window that cannot be sampled (out of memory, say) is skipped, never the end of the
+        // generator thread: the engine keeps listening, and the next window tries again a little later.
+        if (failed_windows_++ % 100 == 0 && listener_.event)
+          listener_.event("a window could not be sampled (" + std::to_string(failed_windows_) + " so far): " + e.what());
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
         continue;
       }
     }

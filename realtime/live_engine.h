@@ -112,6 +112,7 @@ class LiveEngine final : public LiveControl {
   std::unique_ptr<Figures> figures_;
   int generator_threads_ = 1;
   bool warm_ = false;                // the generator's warm-up is done
+  std::int64_t failed_windows_ = 0;  // windows whose sampling threw (generator thread only)
   int models_loaded_ = 0;            // the session trace numbers the models
   std::uint64_t windows_taken_ = 0;  // the session trace numbers the windows
   std::uint64_t epoch_ = 0;          // bumped whenever work in flight becomes worthless
