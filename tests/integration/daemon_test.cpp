@@ -108,9 +108,14 @@ class DaemonTest : public ::testing::Test {
     testing::write_text(config,
                         "[live]\nsampler = \"pc\"\nsteps = 20\npause_ms = 300\nanswer_seconds = 4.0\n"
                         "[scheduler]\nrealtime_priority = false\n");
-    daemon_ = std::make_unique<Daemon>(
-        dir_, std::vector<std::string>{"--config", config.string(), "--threads", "1", "run", "--no-session", "--midi-api",
-                                       "jack", "--osc-port", std::to_string(osc_port_)});
+    ASSERT_NO_FATAL_FAILURE(start_daemon());
+  }
+
+  void start_daemon() {
+    daemon_.reset();
+    daemon_ = std::make_unique<Daemon>(dir_, std::vector<std::string>{"--config", (dir_ / "live.toml").string(), "--threads",
+                                                                      "1", "run", "--no-session", "--midi-api", "jack",
+                                                                      "--osc-port", std::to_string(osc_port_)});
     ASSERT_NO_FATAL_FAILURE(connect_clients());
     // The daemon is ready once it answers OSC.
     ASSERT_TRUE(wait_for_log("OSC: listening", 60s)) << daemon_->log();
@@ -293,6 +298,30 @@ TEST_F(DaemonTest, SigtermDuringAnAnswerEndsEveryNoteAndExitsCleanly) {
   EXPECT_TRUE(heard_controller(123));
   EXPECT_TRUE(heard_controller(120));
   EXPECT_EQ(unbalanced(), 0) << "a note was left hanging at shutdown" << jack_report();
+}
+
+// SIGTERM at moments spread over a phrase and its answer, a fresh daemon each time: keys down in the
+// middle of the phrase; the pause, with a speculative window sampling; the answer's first notes;
+// the middle of the answer. Each time the daemon exits 0, and every note it started reaches the
+// synth with its note-off (unless jackd logged an xrun, which loses MIDI on its own).
+TEST_F(DaemonTest, SigtermAtAnyMomentOfAPhraseAndItsAnswerEndsEveryNote) {
+  for (const auto after_start : {500ms, 1200ms, 1400ms, 3000ms}) {  // the phrase lasts 1 s, the pause 300 ms
+    SCOPED_TRACE("SIGTERM " + std::to_string(after_start.count()) + " ms after the phrase began");
+    clear_heard();
+    const int xruns_before = jack_.xruns();
+    std::thread player([this] { play_phrase(); });
+    std::this_thread::sleep_for(after_start);
+    EXPECT_EQ(daemon_->signal_and_wait(SIGTERM, 10s), 0) << daemon_->log();
+    player.join();
+    std::this_thread::sleep_for(100ms);
+    // The all-notes-off goes to every channel scorejam has used: none before its first note.
+    if (note_ons() > 0) EXPECT_TRUE(heard_controller(123)) << "no all-notes-off at shutdown";
+    if (after_start == 3000ms) EXPECT_GT(note_ons(), 0) << "the answer was not playing yet" << jack_report();
+    EXPECT_TRUE(unbalanced() == 0 || jack_.xruns() > xruns_before)
+        << unbalanced() << " notes left hanging at shutdown" << jack_report();
+    ASSERT_NO_FATAL_FAILURE(start_daemon());
+  }
+  EXPECT_EQ(daemon_->signal_and_wait(SIGTERM, 10s), 0) << daemon_->log();
 }
 
 TEST_F(DaemonTest, OscStopSilencesAndNothingMoreIsPlayed) {
