@@ -464,13 +464,6 @@ int open_fds() {
   return n;
 }
 
-double rss_now_mib() {
-  std::ifstream statm("/proc/self/statm");
-  long pages = 0, resident = 0;
-  statm >> pages >> resident;
-  return static_cast<double>(resident) * static_cast<double>(sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
-}
-
 // A MIDI output that keeps count of what sounds, as a synth would hear it. Its send() runs on the
 // scheduler's real-time thread: atomics only.
 class SoundingCount final : public MidiSink {
@@ -542,7 +535,7 @@ void register_soak(const std::string& checkpoint, const LiveConfig& config, cons
         std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the last note-off is due by now
         hanging += synth.sounding();
         if (rss_start == 0 && now_ns() - started > 60'000'000'000) {
-          rss_start = rss_now_mib();
+          rss_start = engine->status().rss_mib;
           fds_start = open_fds();
         }
         if (now_ns() - last_save > 30'000'000'000) {  // the daemon's autosave
@@ -552,7 +545,7 @@ void register_soak(const std::string& checkpoint, const LiveConfig& config, cons
       }
     }
     const auto s = engine->status();
-    const double rss_end = rss_now_mib();
+    const double rss_end = s.rss_mib;
     const int fds_end = open_fds();
     engine->stop();
     scheduler.wait_silent(std::chrono::milliseconds(1000));
