@@ -305,20 +305,29 @@ TEST_F(DaemonTest, SigtermDuringAnAnswerEndsEveryNoteAndExitsCleanly) {
 // the middle of the answer. Each time the daemon exits 0, and every note it started reaches the
 // synth with its note-off (unless jackd logged an xrun, which loses MIDI on its own).
 TEST_F(DaemonTest, SigtermAtAnyMomentOfAPhraseAndItsAnswerEndsEveryNote) {
-  for (const auto after_start : {500ms, 1200ms, 1400ms, 3000ms}) {  // the phrase lasts 1 s, the pause 300 ms
-    SCOPED_TRACE("SIGTERM " + std::to_string(after_start.count()) + " ms after the phrase began");
+  // The phrase lasts 1 s and the pause 300 ms. The last moment is not a time but the answer's third
+  // note: on a loaded machine the answer can start late, or jackd can lose the phrase's MIDI in an
+  // xrun so that no pause is heard and the phrase must be played again (phrase_answered does).
+  constexpr auto kMidAnswer = 0ms;
+  for (const auto moment : {500ms, 1200ms, 1400ms, kMidAnswer}) {
+    SCOPED_TRACE(moment == kMidAnswer ? std::string("SIGTERM after the answer's third note")
+                                      : "SIGTERM " + std::to_string(moment.count()) + " ms after the phrase began");
     clear_heard();
     const int xruns_before = jack_.xruns();
-    std::thread player([this] { play_phrase(); });
-    std::this_thread::sleep_for(after_start);
-    EXPECT_EQ(daemon_->signal_and_wait(SIGTERM, 10s), 0) << daemon_->log();
-    player.join();
+    if (moment == kMidAnswer) {
+      ASSERT_TRUE(phrase_answered(3)) << "no answer" << jack_report() << "\n" << daemon_->log();
+      EXPECT_EQ(daemon_->signal_and_wait(SIGTERM, 10s), 0) << daemon_->log();
+    } else {
+      std::thread player([this] { play_phrase(); });
+      std::this_thread::sleep_for(moment);
+      EXPECT_EQ(daemon_->signal_and_wait(SIGTERM, 10s), 0) << daemon_->log();
+      player.join();
+    }
     std::this_thread::sleep_for(100ms);
+    const bool midi_lost = jack_.xruns() > xruns_before;
     // The all-notes-off goes to every channel scorejam has used: none before its first note.
-    if (note_ons() > 0) EXPECT_TRUE(heard_controller(123)) << "no all-notes-off at shutdown";
-    if (after_start == 3000ms) EXPECT_GT(note_ons(), 0) << "the answer was not playing yet" << jack_report();
-    EXPECT_TRUE(unbalanced() == 0 || jack_.xruns() > xruns_before)
-        << unbalanced() << " notes left hanging at shutdown" << jack_report();
+    if (note_ons() > 0) EXPECT_TRUE(heard_controller(123) || midi_lost) << "no all-notes-off at shutdown" << jack_report();
+    EXPECT_TRUE(unbalanced() == 0 || midi_lost) << unbalanced() << " notes left hanging at shutdown" << jack_report();
     ASSERT_NO_FATAL_FAILURE(start_daemon());
   }
   EXPECT_EQ(daemon_->signal_and_wait(SIGTERM, 10s), 0) << daemon_->log();
