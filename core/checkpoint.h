@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/model_spec.h"
 #include "core/roll.h"
 #include "core/score_net.h"
 
@@ -18,16 +19,9 @@ class Optimizer;
 
 namespace scorejam {
 
+// The file format (its header: see checkpoint.cpp) and the layout of the torch archive inside it.
+inline constexpr std::int64_t kCheckpointFormat = 2;
 inline constexpr std::int64_t kCheckpointVersion = 1;
-
-// What a model is: enough to rebuild it and to feed it.
-struct ModelSpec {
-  ScoreNetConfig net;
-  SdeConfig sde;
-  RollFormat roll;          // frame rate and pedal rule of the data it was trained on
-  int window_frames = 128;  // T of the training windows
-  bool operator==(const ModelSpec&) const = default;
-};
 
 struct TrainingState {
   std::int64_t step = 0;

@@ -23,28 +23,6 @@
 
 namespace scorejam {
 
-struct ScoreNetConfig {
-  int channels = 3;                        // data channels (the roll format's)
-  std::vector<int> widths{32, 64, 128, 256};  // one per level; depth = widths.size() - 1
-  int embed_dim = 256;                     // time embedding size
-  double fourier_scale = 30.0;
-  bool attention = false;                  // self-attention at the lowest resolution
-  bool conditional = false;                // extra inputs: known roll (channels) and its mask (1)
-  // Song's original layout: unpadded convolutions, each transposed convolution sized to its skip,
-  // a transposed convolution last. Sizes follow the input (28 x 28 works); no internal padding.
-  bool valid_convolutions = false;
-  // "song": output / std(t), Song's ScoreNet. "edm": Karras et al.'s preconditioning with the data
-  // std sigma_data, in the sigma = std / mean space of the SDE; its loss weighs every noise level
-  // alike (see dsm_loss).
-  // Conditional models: the known roll summed up (each key's mean over the known frames, per
-  // channel, and the share of the window known) joins the time embedding, so every level hears the
-  // register, key and density of what was played, not only the convolutions near it.
-  bool context_summary = false;
-  std::string preconditioning = "song";
-  double sigma_data = 0.5;
-  bool operator==(const ScoreNetConfig&) const = default;
-};
-
 class ScoreNetImpl : public torch::nn::Module {
  public:
   ScoreNetImpl(const ScoreNetConfig& config, const Sde& sde);

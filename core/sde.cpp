@@ -7,22 +7,6 @@
 
 namespace scorejam {
 
-std::string to_string(SdeKind kind) {
-  switch (kind) {
-    case SdeKind::kVE: return "ve";
-    case SdeKind::kVP: return "vp";
-    case SdeKind::kSubVP: return "subvp";
-  }
-  return "?";
-}
-
-SdeKind sde_kind_from_string(const std::string& name) {
-  if (name == "ve") return SdeKind::kVE;
-  if (name == "vp") return SdeKind::kVP;
-  if (name == "subvp") return SdeKind::kSubVP;
-  throw std::invalid_argument("unknown SDE '" + name + "' (expected ve, vp or subvp)");
-}
-
 at::Tensor per_sample(const at::Tensor& t, const at::Tensor& x) {
   std::vector<int64_t> shape(static_cast<std::size_t>(x.dim()), 1);
   shape[0] = t.size(0);

@@ -11,21 +11,9 @@
 
 #include <string>
 
+#include "core/model_spec.h"
+
 namespace scorejam {
-
-enum class SdeKind { kVE, kVP, kSubVP };
-
-std::string to_string(SdeKind kind);
-SdeKind sde_kind_from_string(const std::string& name);  // "ve", "vp", "subvp"; throws naming the value
-
-struct SdeConfig {
-  SdeKind kind = SdeKind::kVE;
-  double sigma = 25.0;     // VE: sigma^t
-  double beta_min = 0.1;   // VP, sub-VP: beta(t) = beta_min + t (beta_max - beta_min)
-  double beta_max = 20.0;
-  double eps = 1e-5;       // smallest time used in training and sampling
-  bool operator==(const SdeConfig&) const = default;
-};
 
 // All functions broadcast t (shape [B]) over x's trailing dimensions where they take x.
 struct Sde {

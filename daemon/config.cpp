@@ -215,10 +215,7 @@ Config parse_config(const std::string& toml_text, const std::string& source) {
   model.read("window_frames", c.model.window_frames, 8, 4096);
   model.reject_unknown();
   c.model.roll = c.roll.format;
-  for (int w : net.widths)
-    if (w % 4) throw ConfigError(source + ": model.widths: every width must be a multiple of 4");
-  if (c.model.window_frames % (1 << (net.widths.size() - 1)))
-    throw ConfigError(source + ": model.window_frames must be a multiple of 2^(number of widths - 1)");
+  if (const auto problem = spec_problem(c.model); !problem.empty()) throw ConfigError(source + ": " + problem);
 
   TableReader train(root, "train", source);
   auto& t = c.train;

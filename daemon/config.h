@@ -6,14 +6,14 @@
 #include <stdexcept>
 #include <string>
 
-#include "core/checkpoint.h"
+#include "core/model_spec.h"
 #include "core/roll.h"
 #include "core/sampler_config.h"
 #include "daemon/osc_config.h"
 #include "realtime/live_engine.h"
 #include "realtime/midi_ports.h"
 #include "realtime/scheduler.h"
-#include "train/trainer.h"
+#include "train/train_config.h"
 
 namespace scorejam {
 

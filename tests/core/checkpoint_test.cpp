@@ -6,7 +6,11 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <boost/crc.hpp>
 #include <csignal>
+#include <cstring>
+#include <sstream>
+#include <tuple>
 #include <fstream>
 
 #include "tests/core/test_support.h"
@@ -75,6 +79,39 @@ TEST(Checkpoint, OptimizerStateComesBackForResume) {
   EXPECT_THROW(load_optimizer_state(dir / "no_optimizer.pt", restored), CheckpointError);
 }
 
+// The file format as documented in checkpoint.cpp, written independently of it: "SCOREJAM", the
+// format, the archive's CRC-32 and its length (little-endian u32, u32, u64), then the archive.
+std::string with_header(const std::string& archive, std::uint32_t format = 2) {
+  boost::crc_32_type crc;
+  crc.process_bytes(archive.data(), archive.size());
+  std::string file = "SCOREJAM";
+  auto put = [&](std::uint64_t value, int bytes) {
+    for (int i = 0; i < bytes; ++i) file.push_back(static_cast<char>((value >> (8 * i)) & 0xFF));
+  };
+  put(format, 4);
+  put(crc.checksum(), 4);
+  put(archive.size(), 8);
+  return file + archive;
+}
+
+std::string archive_bytes(torch::serialize::OutputArchive& archive) {
+  std::ostringstream out;
+  archive.save_to(out);
+  return out.str();
+}
+
+torch::Tensor text_tensor(const std::string& text) {
+  auto t = torch::empty({static_cast<int64_t>(text.size())}, torch::kUInt8);
+  std::memcpy(t.data_ptr<uint8_t>(), text.data(), text.size());
+  return t;
+}
+
+std::string read_bytes(const fs::path& path) {
+  const auto bytes = testing::read_file(path);
+  return {bytes.begin(), bytes.end()};
+}
+void write_bytes(const fs::path& path, const std::string& bytes) { testing::write_text(path, bytes); }
+
 void expect_error_naming(const fs::path& path, const std::string& part) {
   try {
     load_checkpoint(path);
@@ -85,20 +122,66 @@ void expect_error_naming(const fs::path& path, const std::string& part) {
   }
 }
 
+TEST(Checkpoint, SavedFileIsTheHeaderAndTheArchive) {
+  auto dir = testing::scratch_dir("Checkpoint.SavedFileIsTheHeaderAndTheArchive");
+  save_tiny(dir / "c.pt", 1);
+  const std::string file = read_bytes(dir / "c.pt");
+  ASSERT_GT(file.size(), 24u);
+  EXPECT_EQ(file, with_header(file.substr(24)));
+  EXPECT_EQ(file.substr(24, 4), "PK\x03\x04");  // the archive: a torch zip
+}
+
 TEST(Checkpoint, TruncatedFileIsAClearError) {
   auto dir = testing::scratch_dir("Checkpoint.TruncatedFileIsAClearError");
   save_tiny(dir / "c.pt", 1);
-  fs::resize_file(dir / "c.pt", fs::file_size(dir / "c.pt") / 2);
-  expect_error_naming(dir / "c.pt", "not a scorejam checkpoint");
+  const auto size = fs::file_size(dir / "c.pt");
+  for (const auto cut : {size / 2, std::uintmax_t{24}, std::uintmax_t{12}}) {
+    fs::copy_file(dir / "c.pt", dir / "cut.pt", fs::copy_options::overwrite_existing);
+    fs::resize_file(dir / "cut.pt", cut);
+    expect_error_naming(dir / "cut.pt", "truncated checkpoint");
+  }
 }
 
 TEST(Checkpoint, CorruptBytesAreAClearError) {
   auto dir = testing::scratch_dir("Checkpoint.CorruptBytesAreAClearError");
   save_tiny(dir / "c.pt", 1);
-  auto bytes = testing::read_file(dir / "c.pt");
-  for (std::size_t i = bytes.size() / 3; i < bytes.size() / 3 + 64; ++i) bytes[i] ^= 0x5a;
-  testing::write_file(dir / "c.pt", bytes);
-  EXPECT_THROW(load_checkpoint(dir / "c.pt"), CheckpointError);
+  auto bytes = read_bytes(dir / "c.pt");
+  for (std::size_t i = bytes.size() / 3; i < bytes.size() / 3 + 64; ++i) bytes[i] = static_cast<char>(bytes[i] ^ 0x5a);
+  write_bytes(dir / "c.pt", bytes);
+  expect_error_naming(dir / "c.pt", "CRC-32 does not match");
+  write_bytes(dir / "c.pt", read_bytes(dir / "c.pt") + "more");
+  expect_error_naming(dir / "c.pt", "bytes after its end");
+}
+
+// checkpoint_fuzz's first crash: one bit flipped in the TorchScript text inside the archive
+// ("__parameters__" became "__parameterS__") made LibTorch 1.13's reader dereference a null pointer.
+// One flipped bit is what a failing disk or a bad copy does; the header's CRC-32 now refuses it
+// before LibTorch reads the archive.
+TEST(Checkpoint, TheBitFlipThatCrashedLibTorchIsRefusedByTheChecksum) {
+  auto dir = testing::scratch_dir("Checkpoint.TheBitFlipThatCrashedLibTorchIsRefusedByTheChecksum");
+  save_tiny(dir / "c.pt", 1);
+  auto bytes = read_bytes(dir / "c.pt");
+  const auto at = bytes.find("__parameters__ = []");
+  ASSERT_NE(at, std::string::npos);
+  bytes[at + 11] = static_cast<char>(bytes[at + 11] ^ 0x20);  // 's' -> 'S'
+  ASSERT_EQ(bytes.substr(at, 14), "__parameterS__");
+  write_bytes(dir / "c.pt", bytes);
+  expect_error_naming(dir / "c.pt", "CRC-32 does not match");
+}
+
+TEST(Checkpoint, HeaderClaimingAHugeArchiveIsRefusedBeforeAllocating) {
+  auto dir = testing::scratch_dir("Checkpoint.HeaderClaimingAHugeArchiveIsRefusedBeforeAllocating");
+  std::string file = with_header("tiny");
+  for (int i = 16; i < 24; ++i) file[static_cast<std::size_t>(i)] = '\x7f';  // 9e18 bytes
+  write_bytes(dir / "huge.pt", file);
+  expect_error_naming(dir / "huge.pt", "its header claims");
+  // checkpoint_fuzz: a claim under the 4 GiB limit in a small file is judged by the file's size,
+  // not allocated first.
+  file = with_header("tiny");
+  const std::string claim("\x58\xb3\xff\xff\x00\x00\x00\x00", 8);  // 4294947672 bytes, little-endian
+  file.replace(16, 8, claim);
+  write_bytes(dir / "claims.pt", file);
+  expect_error_naming(dir / "claims.pt", "header claims 4294947672 bytes of archive, the file holds 4");
 }
 
 TEST(Checkpoint, OtherFilesAreNotCheckpoints) {
@@ -106,23 +189,54 @@ TEST(Checkpoint, OtherFilesAreNotCheckpoints) {
   testing::write_text(dir / "notes.pt", "just some text\n");
   expect_error_naming(dir / "notes.pt", "not a scorejam checkpoint");
   expect_error_naming(dir / "missing.pt", "no such checkpoint");
-  // A torch archive that is not ours.
+  // A torch archive that is not ours, bare and with a header.
   torch::serialize::OutputArchive archive;
   archive.write("weights", torch::ones({3}));
-  archive.save_to((dir / "foreign.pt").string());
-  expect_error_naming(dir / "foreign.pt", "not a scorejam checkpoint");
+  const auto foreign = archive_bytes(archive);
+  write_bytes(dir / "foreign.pt", foreign);
+  expect_error_naming(dir / "foreign.pt", "format 1");
+  write_bytes(dir / "foreign.pt", with_header(foreign));
+  expect_error_naming(dir / "foreign.pt", "not a scorejam checkpoint (no 'magic')");
+}
+
+TEST(Checkpoint, FormatOneIsRefusedNamingIt) {
+  auto dir = testing::scratch_dir("Checkpoint.FormatOneIsRefusedNamingIt");
+  save_tiny(dir / "c.pt", 1);
+  write_bytes(dir / "old.pt", read_bytes(dir / "c.pt").substr(24));
+  expect_error_naming(dir / "old.pt", "a checkpoint of format 1");
 }
 
 TEST(Checkpoint, OtherVersionIsRefusedNamingIt) {
   auto dir = testing::scratch_dir("Checkpoint.OtherVersionIsRefusedNamingIt");
   torch::serialize::OutputArchive archive;
-  const std::string magic = "scorejam-checkpoint";
-  auto m = torch::empty({static_cast<int64_t>(magic.size())}, torch::kUInt8);
-  std::memcpy(m.data_ptr<uint8_t>(), magic.data(), magic.size());
-  archive.write("magic", m);
+  archive.write("magic", text_tensor("scorejam-checkpoint"));
   archive.write("version", torch::tensor({kCheckpointVersion + 1}));
-  archive.save_to((dir / "future.pt").string());
+  write_bytes(dir / "future.pt", with_header(archive_bytes(archive)));
   expect_error_naming(dir / "future.pt", "version " + std::to_string(kCheckpointVersion + 1));
+  save_tiny(dir / "c.pt", 1);
+  write_bytes(dir / "format3.pt", with_header(read_bytes(dir / "c.pt").substr(24), 3));
+  expect_error_naming(dir / "format3.pt", "checkpoint format 3, this scorejam reads format 2");
+}
+
+// An archive with a valid header can still hold anything under our keys: a training state of one
+// number, a version that is a list, must be errors, not LibTorch exceptions from item().
+TEST(Checkpoint, ValuesOfTheWrongShapeAreRefusedNamingTheKey) {
+  auto dir = testing::scratch_dir("Checkpoint.ValuesOfTheWrongShapeAreRefusedNamingTheKey");
+  auto write = [&](const torch::Tensor& version, const torch::Tensor& state) {
+    torch::serialize::OutputArchive archive;
+    archive.write("magic", text_tensor("scorejam-checkpoint"));
+    archive.write("version", version);
+    archive.write("spec", text_tensor(spec_to_toml(tiny_spec())));
+    archive.write("run_config", text_tensor(""));
+    archive.write("state", state);
+    write_bytes(dir / "odd.pt", with_header(archive_bytes(archive)));
+  };
+  write(torch::tensor({kCheckpointVersion, kCheckpointVersion}), torch::tensor({std::int64_t{1}, std::int64_t{2}}));
+  expect_error_naming(dir / "odd.pt", "'version' has the wrong shape or type");
+  write(torch::tensor({kCheckpointVersion}), torch::tensor({std::int64_t{1}}));
+  expect_error_naming(dir / "odd.pt", "'state' has the wrong shape or type");
+  write(torch::tensor({kCheckpointVersion}), torch::tensor({1.5, 2.5}));
+  expect_error_naming(dir / "odd.pt", "'state' has the wrong shape or type");
 }
 
 TEST(Checkpoint, WeightsThatDoNotFitTheSpecAreRefused) {
@@ -177,6 +291,32 @@ TEST(ModelSpec, TomlRoundTrip) {
   spec.net.context_summary = true;
   EXPECT_EQ(spec_from_toml(spec_to_toml(spec), "x"), spec);
   EXPECT_THROW(spec_from_toml("[net]\nchannels = 1\n", "x"), CheckpointError);
+}
+
+// A checkpoint's spec is bounded like a config's: a stored spec cannot make the loader build a
+// network of 40 levels, of width 2^31, or of zero channels.
+TEST(ModelSpec, SpecBeyondWhatAConfigAllowsIsRefused) {
+  const std::string good = spec_to_toml(tiny_spec());
+  ASSERT_NO_THROW(spec_from_toml(good, "good"));
+  auto replaced = [&](const std::string& from, const std::string& to) {
+    std::string text = good;
+    const auto at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from << " not in\n" << text;
+    return text.replace(at, from.size(), to);
+  };
+  for (const auto& [from, to, problem] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"widths = [ 8, 16 ]", "widths = [ 8, 16, 16, 16, 16, 16, 16, 16, 16 ]", "1 to 8 levels"},
+           {"widths = [ 8, 16 ]", "widths = [ 8, 2147483648 ]", "multiple of 4 in [4, 4096]"},
+           {"channels = 2", "channels = 0", "model.channels"},
+           {"channels = 2", "channels = 4294967298", "lacks 'channels'"},
+           {"frames = 16", "frames = 15", "model.window_frames"}}) {
+    try {
+      spec_from_toml(replaced(from, to), "c.pt");
+      ADD_FAILURE() << "accepted " << to;
+    } catch (const CheckpointError& e) {
+      EXPECT_NE(std::string(e.what()).find(problem), std::string::npos) << e.what();
+    }
+  }
 }
 
 TEST(ModelSpec, SpecsWrittenBeforeTheEdmOptionAreSongsNetwork) {

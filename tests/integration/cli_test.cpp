@@ -89,6 +89,18 @@ TEST(Cli, OutOfRangeConfigValueIsRejected) {
   EXPECT_TRUE(contains(run.err, "outside")) << run.err;
 }
 
+// Forty levels once passed every per-entry check and then shifted an int by 39 (undefined
+// behaviour) to check the window; a network has at most 8 levels.
+TEST(Cli, ModelWithMoreThanEightLevelsIsRejected) {
+  auto dir = testing::scratch_dir("Cli.ModelWithMoreThanEightLevelsIsRejected");
+  std::string widths = "[model]\nwidths = [4";
+  for (int i = 1; i < 40; ++i) widths += ", 4";
+  testing::write_text(dir / "bad.toml", widths + "]\n");
+  auto run = scorejam("--config " + (dir / "bad.toml").string() + " --print-config", dir);
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_TRUE(contains(run.err, "bad.toml: model.widths must list 1 to 8 levels")) << run.err;
+}
+
 TEST(Cli, OscAllowListTakesIpAddressesOnlyNamingTheLine) {
   auto dir = testing::scratch_dir("Cli.OscAllowListTakesIpAddressesOnlyNamingTheLine");
   testing::write_text(dir / "good.toml", "[osc]\nallow = [\"127.0.0.1\", \"::1\", \"192.168.1.20\"]\n");

@@ -1,0 +1,35 @@
+#include "core/model_spec.h"
+
+#include <stdexcept>
+
+namespace scorejam {
+
+std::string to_string(SdeKind kind) {
+  switch (kind) {
+    case SdeKind::kVE: return "ve";
+    case SdeKind::kVP: return "vp";
+    case SdeKind::kSubVP: return "subvp";
+  }
+  return "?";
+}
+
+SdeKind sde_kind_from_string(const std::string& name) {
+  if (name == "ve") return SdeKind::kVE;
+  if (name == "vp") return SdeKind::kVP;
+  if (name == "subvp") return SdeKind::kSubVP;
+  throw std::invalid_argument("unknown SDE '" + name + "' (expected ve, vp or subvp)");
+}
+
+std::string spec_problem(const ModelSpec& spec) {
+  const auto& net = spec.net;
+  if (net.channels < 1 || net.channels > 3) return "model.channels must be 1, 2 or 3";
+  if (net.widths.empty() || net.widths.size() > 8) return "model.widths must list 1 to 8 levels";
+  for (int w : net.widths)
+    if (w < 4 || w > 4096 || w % 4) return "model.widths: every width must be a multiple of 4 in [4, 4096]";
+  if (net.embed_dim < 2 || net.embed_dim > 4096) return "model.embed_dim must be in [2, 4096]";
+  if (spec.window_frames < 8 || spec.window_frames > 4096 || spec.window_frames % (1 << (net.widths.size() - 1)))
+    return "model.window_frames must be in [8, 4096] and a multiple of 2^(number of widths - 1)";
+  return "";
+}
+
+}  // namespace scorejam
