@@ -102,7 +102,7 @@ std::string archive_bytes(torch::serialize::OutputArchive& archive) {
 
 torch::Tensor text_tensor(const std::string& text) {
   auto t = torch::empty({static_cast<int64_t>(text.size())}, torch::kUInt8);
-  std::memcpy(t.data_ptr<uint8_t>(), text.data(), text.size());
+  if (!text.empty()) std::memcpy(t.data_ptr<uint8_t>(), text.data(), text.size());  // an empty tensor's data is null
   return t;
 }
 

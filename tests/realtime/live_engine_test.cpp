@@ -476,7 +476,11 @@ TEST(LiveEngine, ASessionIsReproducedExactlyFromItsTrace) {
   rig.play_phrase(60);
   ASSERT_TRUE(rig.heard.wait_for([](const Heard& h) { return h.note_ons() >= 2; }, 5000ms)) << "no answer came";
   rig.play_phrase(55);  // barge-in: the first answer is cut
-  ASSERT_TRUE(rig.heard.wait_for([](const Heard& h) { return h.note_ons() >= 6; }, 8000ms)) << "no second answer";
+  // The second answer's notes, counted from the end of the second phrase: a fast first answer can
+  // play many notes before the barge-in (under AddressSanitizer it planned 60 in one hop).
+  const int before_second = rig.heard.note_ons();
+  ASSERT_TRUE(rig.heard.wait_for([&](const Heard& h) { return h.note_ons() >= before_second + 2; }, 8000ms))
+      << "no second answer";
   ASSERT_TRUE(rig.heard.wait_for([&](const Heard&) { return !rig.engine->answering(); }, 8000ms));
   rig.engine->stop();
   ASSERT_TRUE(rig.scheduler->wait_silent(1000ms));

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdlib>
 #include <new>
 
 extern "C" {
@@ -29,6 +30,24 @@ using scorejam::rt_guard::detail::g_locks;
 using scorejam::rt_guard::detail::t_watched;
 
 std::atomic<std::int64_t> g_watched_threads{0};
+
+#if SCOREJAM_RT_GUARD_SANITIZER_HOOKS
+}  // namespace
+
+extern "C" int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void*, std::size_t),
+                                                         void (*free_hook)(const volatile void*));
+
+namespace {
+
+void on_sanitizer_malloc(const volatile void*, std::size_t) { count(g_allocations); }
+void on_sanitizer_free(const volatile void*) { count(g_frees); }
+
+// Installed before main; a guard whose hooks the sanitizer refused would count nothing, so it stops.
+[[maybe_unused]] const bool g_hooks_installed = [] {
+  if (__sanitizer_install_malloc_and_free_hooks(on_sanitizer_malloc, on_sanitizer_free) == 0) std::abort();
+  return true;
+}();
+#else
 
 void* allocate_or_throw(std::size_t size) {
   count(g_allocations);
@@ -55,6 +74,7 @@ void release(void* pointer) noexcept {
   count(g_frees);
   __libc_free(pointer);
 }
+#endif  // SCOREJAM_RT_GUARD_SANITIZER_HOOKS
 
 }  // namespace
 
@@ -84,6 +104,8 @@ void unwatch_hook(void*) noexcept { unwatch_this_thread(); }
 }  // namespace scorejam::rt_guard
 
 // ---- C++ allocation ----
+
+#if !SCOREJAM_RT_GUARD_SANITIZER_HOOKS
 
 void* operator new(std::size_t size) { return allocate_or_throw(size); }
 void* operator new[](std::size_t size) { return allocate_or_throw(size); }
@@ -121,3 +143,4 @@ void operator delete(void* p, const std::nothrow_t&) noexcept { release(p); }
 void operator delete[](void* p, const std::nothrow_t&) noexcept { release(p); }
 void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { release(p); }
 void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { release(p); }
+#endif  // !SCOREJAM_RT_GUARD_SANITIZER_HOOKS

@@ -7,6 +7,16 @@
 #include <atomic>
 #include <cstdint>
 
+// Under AddressSanitizer or ThreadSanitizer the sanitizer owns malloc and operator new: replacing
+// them would hand its memory to glibc. The allocations are then counted by the sanitizer's own
+// malloc and free hooks instead (rt_guard.cpp); the lock replacements stay, forwarding to the
+// sanitizer's interceptors, which come next in the lookup order.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define SCOREJAM_RT_GUARD_SANITIZER_HOOKS 1
+#else
+#define SCOREJAM_RT_GUARD_SANITIZER_HOOKS 0
+#endif
+
 namespace scorejam::rt_guard::detail {
 
 // initial-exec: reading it never calls __tls_get_addr, which may allocate.

@@ -30,8 +30,9 @@ using scorejam::rt_guard::detail::g_allocations;
 using scorejam::rt_guard::detail::g_frees;
 }  // namespace
 
-
 // ---- C allocation ----
+
+#if !SCOREJAM_RT_GUARD_SANITIZER_HOOKS
 
 extern "C" void* malloc(std::size_t size) noexcept {
   count(g_allocations);
@@ -77,6 +78,8 @@ extern "C" void* valloc(std::size_t size) noexcept {
   count(g_allocations);
   return __libc_memalign(static_cast<std::size_t>(sysconf(_SC_PAGESIZE)), size);
 }
+
+#endif  // !SCOREJAM_RT_GUARD_SANITIZER_HOOKS
 
 // ---- locks and waits ----
 

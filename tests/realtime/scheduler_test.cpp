@@ -464,6 +464,10 @@ TEST(Scheduler, StartingTwiceIsAnError) {
 }
 
 TEST(Scheduler, LocksItsMemoryWhenTheSystemAllows) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  GTEST_SKIP() << "under a sanitizer mlock is a no-op that reports success, so VmLck cannot grow: "
+                  "the normal build runs this test";
+#endif
   const auto locked_kib = [] {
     std::ifstream status("/proc/self/status");
     for (std::string line; std::getline(status, line);)
