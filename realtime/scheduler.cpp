@@ -27,7 +27,11 @@ namespace scorejam {
 namespace {
 
 constexpr std::size_t kMaxCapacity = 32768;
+#if defined(__SANITIZE_THREAD__)
+constexpr std::size_t kStackBytes = 4 * 1024 * 1024;  // ThreadSanitizer keeps ~1 MiB of its own on each stack
+#else
 constexpr std::size_t kStackBytes = 512 * 1024;
+#endif
 constexpr std::size_t kLatenessBuckets = 20000;  // 1 µs each, then one bucket for all above 20 ms
 constexpr std::size_t kMaxProducerThreads = 16;  // sizes the queue's preallocated block pool only
 
