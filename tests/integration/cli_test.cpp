@@ -89,6 +89,20 @@ TEST(Cli, OutOfRangeConfigValueIsRejected) {
   EXPECT_TRUE(contains(run.err, "outside")) << run.err;
 }
 
+// config_fuzz: a string holding a newline and ''' was printed by --print-config as a multi-line
+// literal string that does not parse. What --print-config prints must load as it is.
+TEST(Cli, PrintedConfigLoadsBackEvenWithQuotesAndNewlinesInAString) {
+  auto dir = testing::scratch_dir("Cli.PrintedConfigLoadsBackEvenWithQuotesAndNewlinesInAString");
+  testing::write_text(dir / "odd.toml", "[train]\ndata = \"\"\"first line\n'''\nlast line\"\"\"\n");
+  auto first = scorejam("--config " + (dir / "odd.toml").string() + " --print-config", dir);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  testing::write_text(dir / "printed.toml", first.out);
+  auto again = scorejam("--config " + (dir / "printed.toml").string() + " --print-config", dir);
+  ASSERT_EQ(again.exit_code, 0) << again.err << "\n" << first.out;
+  EXPECT_EQ(again.out, first.out);
+  EXPECT_TRUE(contains(first.out, "first line\\n'''\\nlast line")) << first.out;
+}
+
 // Forty levels once passed every per-entry check and then shifted an int by 39 (undefined
 // behaviour) to check the window; a network has at most 8 levels.
 TEST(Cli, ModelWithMoreThanEightLevelsIsRejected) {
