@@ -101,6 +101,14 @@ TEST(Cli, PrintedConfigLoadsBackEvenWithQuotesAndNewlinesInAString) {
   ASSERT_EQ(again.exit_code, 0) << again.err << "\n" << first.out;
   EXPECT_EQ(again.out, first.out);
   EXPECT_TRUE(contains(first.out, "first line\\n'''\\nlast line")) << first.out;
+  // A control character (here a carriage return) in a string was printed raw in a literal string.
+  testing::write_text(dir / "cr.toml", "[train]\ndata = \"maestro\\rcopy\"\n");
+  auto cr = scorejam("--config " + (dir / "cr.toml").string() + " --print-config", dir);
+  ASSERT_EQ(cr.exit_code, 0) << cr.err;
+  testing::write_text(dir / "cr-printed.toml", cr.out);
+  auto cr_again = scorejam("--config " + (dir / "cr-printed.toml").string() + " --print-config", dir);
+  ASSERT_EQ(cr_again.exit_code, 0) << cr_again.err << "\n" << cr.out;
+  EXPECT_EQ(cr_again.out, cr.out);
 }
 
 // Forty levels once passed every per-entry check and then shifted an int by 39 (undefined
@@ -120,7 +128,7 @@ TEST(Cli, OscAllowListTakesIpAddressesOnlyNamingTheLine) {
   testing::write_text(dir / "good.toml", "[osc]\nallow = [\"127.0.0.1\", \"::1\", \"192.168.1.20\"]\n");
   auto good = scorejam("--config " + (dir / "good.toml").string() + " --print-config", dir);
   EXPECT_EQ(good.exit_code, 0) << good.err;
-  EXPECT_TRUE(contains(good.out, "allow = [ '127.0.0.1', '::1', '192.168.1.20' ]")) << good.out;
+  EXPECT_TRUE(contains(good.out, "allow = [ \"127.0.0.1\", \"::1\", \"192.168.1.20\" ]")) << good.out;
   testing::write_text(dir / "bad.toml", "[osc]\n\nallow = [\"127.0.0.1\", \"mixer.local\"]\n");
   auto bad = scorejam("--config " + (dir / "bad.toml").string() + " --print-config", dir);
   EXPECT_EQ(bad.exit_code, 1);
