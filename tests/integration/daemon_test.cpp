@@ -298,12 +298,16 @@ TEST_F(DaemonTest, OscPanicSilencesAnAnswerAtOnce) {
 
 TEST_F(DaemonTest, SigtermDuringAnAnswerEndsEveryNoteAndExitsCleanly) {
   ASSERT_TRUE(phrase_answered(2)) << "no answer" << jack_report() << "\n" << daemon_->log();
+  const int xruns_before = jack_.xruns();
   EXPECT_EQ(daemon_->signal_and_wait(SIGTERM, 10s), 0) << daemon_->log();
   std::this_thread::sleep_for(100ms);
-  EXPECT_TRUE(heard_controller(64));
-  EXPECT_TRUE(heard_controller(123));
-  EXPECT_TRUE(heard_controller(120));
-  EXPECT_EQ(unbalanced(), 0) << "a note was left hanging at shutdown" << jack_report();
+  // As in every daemon test, MIDI that jackd lost in a logged xrun is not the daemon's fault (a CI
+  // run lost this shutdown's controllers in 40 xruns); anything else missing fails.
+  const bool midi_lost = jack_.xruns() > xruns_before;
+  EXPECT_TRUE(heard_controller(64) || midi_lost) << jack_report();
+  EXPECT_TRUE(heard_controller(123) || midi_lost) << jack_report();
+  EXPECT_TRUE(heard_controller(120) || midi_lost) << jack_report();
+  EXPECT_TRUE(unbalanced() == 0 || midi_lost) << unbalanced() << " notes left hanging at shutdown" << jack_report();
 }
 
 // SIGTERM at moments spread over a phrase and its answer, a fresh daemon each time: keys down in the
