@@ -158,11 +158,9 @@ void abandon(std::unique_ptr<T>& client) {
 // server that comes back does not bring their ports back. jack_on_shutdown runs on libjack's
 // thread: it only sets a flag, which poll() reads on the control thread.
 //
-// With `count_cycles`, it also tells the server's cycles apart, for the output's send() below:
-// RtMidi's JACK send spins with sched_yield until its ring buffer has room, and a stalled server
-// never makes room. The frame time of the last cycle (jack_last_frame_time) is read from the
-// server's shared memory without a lock and without joining the graph, so this client adds no
-// work to a cycle; it stops changing when the server stalls.
+// With `count_cycles`, it also joins the graph and counts the server's process cycles (an atomic
+// increment on JACK's thread), for the output's send() below: RtMidi's JACK send spins with
+// sched_yield until its ring buffer has room, and a stalled server never makes room.
 class JackWatch {
  public:
   JackWatch(const std::string& name, bool count_cycles) {
@@ -170,11 +168,12 @@ class JackWatch {
     client_ = jack_client_open(name.c_str(), JackNoStartServer, &status);
     if (client_ == nullptr) return;
     jack_on_shutdown(client_, &JackWatch::on_shutdown, this);
-    counting_ = count_cycles;
+    counting_ = count_cycles && jack_set_process_callback(client_, &JackWatch::on_process, this) == 0 &&
+                jack_activate(client_) == 0;
   }
   // Whether cycles() counts; when not, send() cannot tell a stalled server and trusts RtMidi.
   bool counting() const { return counting_; }
-  std::uint64_t cycles() const { return jack_last_frame_time(client_); }
+  std::uint64_t cycles() const { return cycles_.load(std::memory_order_acquire); }
   ~JackWatch() {
     if (client_ != nullptr) jack_client_close(client_);
   }
@@ -197,9 +196,14 @@ class JackWatch {
 
  private:
   static void on_shutdown(void* self) { static_cast<JackWatch*>(self)->lost_.store(true); }
+  static int on_process(jack_nframes_t, void* self) {
+    static_cast<JackWatch*>(self)->cycles_.fetch_add(1, std::memory_order_release);
+    return 0;
+  }
   jack_client_t* client_ = nullptr;
   bool counting_ = false;
   std::atomic<bool> lost_{false};
+  std::atomic<std::uint64_t> cycles_{0};
 };
 
 }  // namespace
@@ -504,7 +508,6 @@ struct MidiOutput::Impl {
   // allocation: atomics, the steady clock and sched_yield.
   bool ring_has_room(std::size_t size) noexcept {
     if (!watch || !watch->counting()) return true;
-    if (watch->lost()) return false;  // the server is gone: its shared memory may be too
     if (const auto cycle = watch->cycles(); cycle != seen_cycle) {
       seen_cycle = cycle;
       bytes_since_cycle = 0;
