@@ -10,7 +10,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -153,27 +152,17 @@ void abandon(std::unique_ptr<T>& client) {
   kept->push_back(client.release());
 }
 
-// A JACK client of our own that listens for the server going away. RtMidi registers no shutdown
-// callback, so its clients are never told; once the server is gone every call on them fails, and a
-// server that comes back does not bring their ports back. jack_on_shutdown runs on libjack's
-// thread: it only sets a flag, which poll() reads on the control thread.
-//
-// With `count_cycles`, it also joins the graph and counts the server's process cycles (an atomic
-// increment on JACK's thread), for the output's send() below: RtMidi's JACK send spins with
-// sched_yield until its ring buffer has room, and a stalled server never makes room.
+// A JACK client of our own that only listens for the server going away. RtMidi registers no
+// shutdown callback, so its clients are never told; once the server is gone every call on them
+// fails, and a server that comes back does not bring their ports back. jack_on_shutdown runs on
+// libjack's thread: it only sets a flag, which poll() reads on the control thread.
 class JackWatch {
  public:
-  JackWatch(const std::string& name, bool count_cycles) {
+  explicit JackWatch(const std::string& name) {
     jack_status_t status{};
     client_ = jack_client_open(name.c_str(), JackNoStartServer, &status);
-    if (client_ == nullptr) return;
-    jack_on_shutdown(client_, &JackWatch::on_shutdown, this);
-    counting_ = count_cycles && jack_set_process_callback(client_, &JackWatch::on_process, this) == 0 &&
-                jack_activate(client_) == 0;
+    if (client_ != nullptr) jack_on_shutdown(client_, &JackWatch::on_shutdown, this);
   }
-  // Whether cycles() counts; when not, send() cannot tell a stalled server and trusts RtMidi.
-  bool counting() const { return counting_; }
-  std::uint64_t cycles() const { return cycles_.load(std::memory_order_acquire); }
   ~JackWatch() {
     if (client_ != nullptr) jack_client_close(client_);
   }
@@ -196,14 +185,8 @@ class JackWatch {
 
  private:
   static void on_shutdown(void* self) { static_cast<JackWatch*>(self)->lost_.store(true); }
-  static int on_process(jack_nframes_t, void* self) {
-    static_cast<JackWatch*>(self)->cycles_.fetch_add(1, std::memory_order_release);
-    return 0;
-  }
   jack_client_t* client_ = nullptr;
-  bool counting_ = false;
   std::atomic<bool> lost_{false};
-  std::atomic<std::uint64_t> cycles_{0};
 };
 
 }  // namespace
@@ -338,7 +321,7 @@ struct MidiInput::Impl {
   // after is noticed. A named port that is not there throws only when `require_port`; else it is
   // left lost for poll() to find.
   void set_up(bool require_port) {
-    if (api == MidiApi::kJack) watch = std::make_unique<JackWatch>(config.client_name + "-watch-in", false);
+    if (api == MidiApi::kJack) watch = std::make_unique<JackWatch>(config.client_name + "-watch-in");
     in = make_client<RtMidiIn>(api, config.client_name, errors);
     {
       ControlCall call(errors);
@@ -474,7 +457,7 @@ struct MidiOutput::Impl {
   // As MidiInput's: the watch, the client (and a lister for a named port), the port.
   void set_up(bool require_port) {
     const std::string client = output_client_name(config, api);
-    if (api == MidiApi::kJack) watch = std::make_unique<JackWatch>(config.client_name + "-watch-out", true);
+    if (api == MidiApi::kJack) watch = std::make_unique<JackWatch>(config.client_name + "-watch-out");
     out = make_client<RtMidiOut>(api, client, errors);
     if (config.output.empty()) {
       ControlCall call(errors);
@@ -499,38 +482,6 @@ struct MidiOutput::Impl {
     }
     if (!open(match) && require_port) throw MidiError(last_error);
   }
-
-  // Scheduler thread (send() only): whether RtMidi's JACK ring buffer surely has room for a message
-  // of `size` bytes, so that RtMidi's send cannot spin. Its process callback empties the ring every
-  // cycle, so what was sent since the last cycle began is what it may still hold. Past the budget
-  // it waits up to 20 ms for the next cycle; a server that gives none is stalled, and every
-  // message is refused (counted as dropped) without waiting until a cycle comes again. No lock, no
-  // allocation: atomics, the steady clock and sched_yield.
-  bool ring_has_room(std::size_t size) noexcept {
-    if (!watch || !watch->counting()) return true;
-    if (const auto cycle = watch->cycles(); cycle != seen_cycle) {
-      seen_cycle = cycle;
-      bytes_since_cycle = 0;
-      stalled = false;
-    }
-    const std::size_t need = size + sizeof(int);  // RtMidi stores each message's length beside it
-    if (bytes_since_cycle + need > kRingBudget) {
-      if (stalled) return false;
-      const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
-      while (watch->cycles() == seen_cycle && std::chrono::steady_clock::now() < until) std::this_thread::yield();
-      if (watch->cycles() == seen_cycle) {
-        stalled = true;
-        return false;
-      }
-      seen_cycle = watch->cycles();
-      bytes_since_cycle = 0;
-    }
-    bytes_since_cycle += need;
-    return true;
-  }
-  // RtMidi 5's JACK ring holds 16384 bytes; half of it, as what the last cycle may have left
-  // unsent is at most what was sent before it.
-  static constexpr std::size_t kRingBudget = 8000;
 
   // Control thread: after this, no send() is inside RtMidi until `enabled` is set again.
   void stop_sending() {
@@ -564,9 +515,6 @@ struct MidiOutput::Impl {
   std::atomic<bool> in_send{false};
   std::atomic<std::int64_t> sent{0};
   std::atomic<std::int64_t> dropped{0};
-  std::uint64_t seen_cycle = 0;       // ring_has_room's, on the scheduler thread
-  std::size_t bytes_since_cycle = 0;
-  bool stalled = false;
   bool connected = false;
   std::string port_name;
   std::string last_error;
@@ -591,7 +539,7 @@ MidiOutput::~MidiOutput() {
 void MidiOutput::send(const std::uint8_t* bytes, std::size_t size) noexcept {
   Impl& s = *impl_;
   s.in_send.store(true);
-  if (!s.enabled.load() || !s.ring_has_room(size)) {
+  if (!s.enabled.load()) {
     s.in_send.store(false);
     s.dropped.fetch_add(1, std::memory_order_relaxed);
     return;

@@ -141,7 +141,7 @@ class MidiOutput : public MidiSink {
   PortEvent poll();                // as MidiInput::poll; sending drops while the server is away
   std::string last_error() const;
   std::int64_t sent() const;
-  std::int64_t dropped() const;    // sent while the port was lost, or refused by a stalled JACK server
+  std::int64_t dropped() const;    // sent while the port was lost
   std::int64_t errors() const;     // RtMidi errors reported on the scheduler thread
 
  private:

@@ -127,18 +127,9 @@ JackServer::~JackServer() {
   }
 }
 
-void JackServer::pause() {
-  if (pid_ > 0) ::kill(pid_, SIGSTOP);
-}
-
-void JackServer::resume() {
-  if (pid_ > 0) ::kill(pid_, SIGCONT);
-}
-
 void JackServer::stop() {
   ok_ = false;
   if (pid_ > 0) {
-    ::kill(pid_, SIGCONT);  // a paused server would hold SIGTERM pending
     ::kill(pid_, SIGTERM);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     int status = 0;

@@ -25,10 +25,6 @@ class JackServer {
   // same name back (its output appended to the same log). Both fail the test when they cannot.
   void stop();
   void start();
-  // Stalls the server (SIGSTOP) and lets it go on (SIGCONT), as a hung audio driver would: no
-  // client's process callback runs meanwhile, so nothing drains their MIDI ring buffers.
-  void pause();
-  void resume();
   const std::string& name() const { return name_; }
   const std::string& log_path() const { return log_path_; }
   std::string log() const;  // jackd's output so far
