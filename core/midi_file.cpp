@@ -530,44 +530,58 @@ std::uint32_t us_per_quarter(const MidiWriteOptions& options) {
   return static_cast<std::uint32_t>(std::llround(us));
 }
 
-}  // namespace
+// Ticks per second from the tempo actually written, so that a reader gets the same times back.
+double ticks_per_second(const MidiWriteOptions& options) {
+  return options.ticks_per_quarter * 1e6 / us_per_quarter(options);
+}
 
-std::vector<std::uint8_t> encode_midi_tracks(const std::vector<MidiTrackData>& tracks, const MidiWriteOptions& options) {
-  std::uint32_t tempo = us_per_quarter(options);
-  // Ticks per second from the tempo actually written, so that a reader gets the same times back.
-  double ticks_per_s = options.ticks_per_quarter * 1e6 / tempo;
-
+// The header chunk and the tempo track of a format-1 file with `tracks` tracks after the tempo's.
+std::vector<std::uint8_t> file_head(std::size_t tracks, const MidiWriteOptions& options) {
   std::vector<std::uint8_t> out;
   std::vector<std::uint8_t> header;
   append_be(header, 1, 2);
-  append_be(header, static_cast<std::uint32_t>(tracks.size() + 1), 2);
+  append_be(header, static_cast<std::uint32_t>(tracks + 1), 2);
   append_be(header, static_cast<std::uint32_t>(options.ticks_per_quarter), 2);
   append_chunk(out, "MThd", header);
 
   std::vector<std::uint8_t> tempo_track{0x00, 0xff, 0x51, 0x03};
-  append_be(tempo_track, tempo, 3);
+  append_be(tempo_track, us_per_quarter(options), 3);
   tempo_track.insert(tempo_track.end(), {0x00, 0xff, 0x2f, 0x00});
   append_chunk(out, "MTrk", tempo_track);
+  return out;
+}
 
+// Meta event 03 (the track's name) at delta 0; nothing for an empty name.
+std::vector<std::uint8_t> track_name_event(const std::string& name) {
+  std::vector<std::uint8_t> out;
+  if (name.empty()) return out;
+  out.insert(out.end(), {0x00, 0xff, 0x03});
+  append_vlq(out, static_cast<std::uint32_t>(name.size()));
+  out.insert(out.end(), name.begin(), name.end());
+  return out;
+}
+
+constexpr std::array<std::uint8_t, 4> kEndOfTrack{0x00, 0xff, 0x2f, 0x00};
+
+}  // namespace
+
+std::vector<std::uint8_t> encode_midi_tracks(const std::vector<MidiTrackData>& tracks, const MidiWriteOptions& options) {
+  const double ticks_per_s = ticks_per_second(options);
+  std::vector<std::uint8_t> out = file_head(tracks.size(), options);
   for (const auto& data : tracks) {
     std::vector<WriteEvent> events = note_events(data.notes, ticks_per_s);
     append_control_events(events, data.controls, ticks_per_s);
     std::stable_sort(events.begin(), events.end(), [](const WriteEvent& a, const WriteEvent& b) {
       return std::tie(a.tick, a.rank, a.tie) < std::tie(b.tick, b.rank, b.tie);
     });
-    std::vector<std::uint8_t> track;
-    if (!data.name.empty()) {  // meta event 03: track name
-      track.insert(track.end(), {0x00, 0xff, 0x03});
-      append_vlq(track, static_cast<std::uint32_t>(data.name.size()));
-      track.insert(track.end(), data.name.begin(), data.name.end());
-    }
+    std::vector<std::uint8_t> track = track_name_event(data.name);
     std::uint64_t tick = 0;
     for (const auto& e : events) {
       append_vlq(track, static_cast<std::uint32_t>(e.tick - tick));
       tick = e.tick;
       track.insert(track.end(), e.message.begin(), e.message.end());
     }
-    track.insert(track.end(), {0x00, 0xff, 0x2f, 0x00});
+    track.insert(track.end(), kEndOfTrack.begin(), kEndOfTrack.end());
     append_chunk(out, "MTrk", track);
   }
   return out;
@@ -581,16 +595,22 @@ std::vector<std::uint8_t> encode_midi(const std::vector<Note>& notes,
 
 namespace {
 
-// Written beside the target and renamed over it, so a reader never sees half a file.
-void write_file_atomically(const std::filesystem::path& path, const std::vector<std::uint8_t>& bytes) {
+void put(std::ostream& out, std::span<const std::uint8_t> bytes) {
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+
+// Written beside the target by `fill` and renamed over it, so a reader never sees half a file.
+// `fill` returns an empty string, or why it could not write.
+template <class Fill>
+void write_file_atomically(const std::filesystem::path& path, Fill fill) {
   std::filesystem::path temp = path;
   temp += ".tmp-" + std::to_string(std::random_device{}());
   {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+    std::string reason = out ? fill(out) : std::string();
     out.close();
-    if (!out) {
-      std::string reason = std::strerror(errno);
+    if (!out || !reason.empty()) {
+      if (reason.empty()) reason = std::strerror(errno);
       std::error_code ignored;
       std::filesystem::remove(temp, ignored);
       throw std::runtime_error("cannot write MIDI file " + path.string() + ": " + reason);
@@ -609,12 +629,82 @@ void write_file_atomically(const std::filesystem::path& path, const std::vector<
 
 void write_midi_file(const std::filesystem::path& path, const std::vector<Note>& notes,
                      const std::vector<ControlChange>& controls, const MidiWriteOptions& options) {
-  write_file_atomically(path, encode_midi(notes, controls, options));
+  write_midi_file(path, {MidiTrackData{"", notes, controls}}, options);
 }
 
 void write_midi_file(const std::filesystem::path& path, const std::vector<MidiTrackData>& tracks,
                      const MidiWriteOptions& options) {
-  write_file_atomically(path, encode_midi_tracks(tracks, options));
+  const auto bytes = encode_midi_tracks(tracks, options);
+  write_file_atomically(path, [&](std::ostream& out) {
+    put(out, bytes);
+    return std::string();
+  });
+}
+
+// ---- the spool ----
+
+MidiSpool::MidiSpool(std::filesystem::path spool, std::string track_name, const MidiWriteOptions& options)
+    : path_(std::move(spool)), name_(std::move(track_name)), ticks_per_s_(ticks_per_second(options)) {
+  file_ = std::fopen(path_.c_str(), "wb");
+  if (file_ == nullptr) throw std::runtime_error("cannot write " + path_.string() + ": " + std::strerror(errno));
+}
+
+MidiSpool::~MidiSpool() {
+  std::fclose(file_);
+  std::error_code ignored;
+  std::filesystem::remove(path_, ignored);
+}
+
+bool MidiSpool::add(double time_s, std::span<const std::uint8_t> message) {
+  if (message.empty() || message[0] < 0x80 || message[0] >= 0xF0) return true;
+  const std::size_t size = (message[0] & 0xF0) == 0xC0 || (message[0] & 0xF0) == 0xD0 ? 2 : 3;
+  if (message.size() != size) return true;
+  for (std::size_t i = 1; i < size; ++i)
+    if (message[i] >= 0x80) return true;
+  // The delta fits one 4-byte quantity, as in encode_midi_tracks; the spool's cap keeps it there.
+  const double ticks = std::isfinite(time_s) ? std::clamp(time_s * ticks_per_s_, 0.0, kMaxWriteTick) : 0.0;
+  const std::uint64_t tick = std::max(last_tick_, static_cast<std::uint64_t>(std::llround(ticks)));
+  const auto delta = static_cast<std::uint32_t>(tick - last_tick_);
+  const std::size_t event = (delta < 0x80 ? 1 : delta < 0x4000 ? 2 : delta < 0x200000 ? 3 : 4) + size;
+  if (buffer_.size() + event > kMaxBuffered || bytes_ + event + kEndOfTrack.size() > kMaxSpoolBytes) return false;
+  append_vlq(buffer_, delta);
+  buffer_.insert(buffer_.end(), message.begin(), message.begin() + static_cast<std::ptrdiff_t>(size));
+  bytes_ += event;
+  last_tick_ = tick;
+  return true;
+}
+
+MidiSpool::Part MidiSpool::sync() {
+  if (!buffer_.empty()) {
+    if (std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size() || std::fflush(file_) != 0)
+      throw std::runtime_error("cannot write " + path_.string() + ": " + std::strerror(errno));
+    buffer_.clear();
+  }
+  return {path_, name_, bytes_};
+}
+
+void write_midi_file(const std::filesystem::path& path, const std::vector<MidiSpool::Part>& parts,
+                     const MidiWriteOptions& options) {
+  write_file_atomically(path, [&](std::ostream& out) {
+    put(out, file_head(parts.size(), options));
+    std::vector<char> buffer(64 * 1024);
+    for (const auto& part : parts) {
+      const auto name = track_name_event(part.name);
+      std::vector<std::uint8_t> chunk_head{'M', 'T', 'r', 'k'};
+      append_be(chunk_head, static_cast<std::uint32_t>(name.size() + part.bytes + kEndOfTrack.size()), 4);
+      put(out, chunk_head);
+      put(out, name);
+      std::ifstream in(part.spool, std::ios::binary);
+      for (std::uint64_t left = part.bytes; left > 0;) {
+        const auto n = static_cast<std::streamsize>(std::min<std::uint64_t>(left, buffer.size()));
+        if (!in.read(buffer.data(), n)) return "cannot read " + part.spool.string();
+        out.write(buffer.data(), n);
+        left -= static_cast<std::uint64_t>(n);
+      }
+      put(out, kEndOfTrack);
+    }
+    return std::string();
+  });
 }
 
 }  // namespace scorejam

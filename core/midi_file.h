@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <span>
 #include <stdexcept>
@@ -79,6 +80,51 @@ struct MidiTrackData {
 std::vector<std::uint8_t> encode_midi_tracks(const std::vector<MidiTrackData>& tracks,
                                              const MidiWriteOptions& options = {});
 void write_midi_file(const std::filesystem::path& path, const std::vector<MidiTrackData>& tracks,
+                     const MidiWriteOptions& options = {});
+
+// A recording written as it is played, so that however long it runs it is never held in memory:
+// one track's channel messages go, with their delta times, to a spool file on disk, and
+// write_midi_file(path, parts) joins the spools into a format-1 file through a fixed buffer.
+// add() only buffers (no I/O); sync() appends the buffer to the spool. Not thread-safe.
+class MidiSpool {
+ public:
+  // Creates (or empties) the spool file; throws std::runtime_error naming it when it cannot.
+  MidiSpool(std::filesystem::path spool, std::string track_name, const MidiWriteOptions& options = {});
+  MidiSpool(const MidiSpool&) = delete;
+  MidiSpool& operator=(const MidiSpool&) = delete;
+  ~MidiSpool();  // removes the spool file
+
+  // A channel message (status 0x80..0xEF and its data bytes) at `time_s` from the recording's
+  // start; a time before the previous message's counts as the previous one's. Other messages
+  // (system, malformed) are skipped and return true. Returns false when the message is refused:
+  // more than kMaxBuffered bytes wait for sync(), or the spool reached kMaxSpoolBytes.
+  bool add(double time_s, std::span<const std::uint8_t> message);
+
+  // What write_midi_file() needs of one track, as of one sync().
+  struct Part {
+    std::filesystem::path spool;
+    std::string name;
+    std::uint64_t bytes = 0;  // of the spool that belong to this part
+  };
+  // Appends the buffered events to the spool file; throws std::runtime_error naming it.
+  Part sync();
+
+  static constexpr std::size_t kMaxBuffered = 1u << 20;
+  static constexpr std::uint64_t kMaxSpoolBytes = 1u << 30;  // a track chunk's length is 32 bits
+
+ private:
+  std::filesystem::path path_;
+  std::string name_;
+  double ticks_per_s_;
+  std::uint64_t last_tick_ = 0;
+  std::uint64_t bytes_ = 0;  // in the spool file and the buffer
+  std::vector<std::uint8_t> buffer_;
+  std::FILE* file_ = nullptr;
+};
+
+// Joins spooled tracks (after the tempo track) into a format-1 file, written beside `path` and
+// renamed over it. `options` must be the spools' own. Notes still sounding end at the last event.
+void write_midi_file(const std::filesystem::path& path, const std::vector<MidiSpool::Part>& parts,
                      const MidiWriteOptions& options = {});
 
 }  // namespace scorejam

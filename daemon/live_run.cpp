@@ -13,6 +13,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <thread>
 #include <tuple>
 
@@ -190,18 +191,22 @@ int run_live(const RunCommand& command, const Config& config) {
       recorder.reset();
     }
   }
-  Take record;  // for --record
+  std::optional<Take> record;  // for --record: spooled beside the file it will become
+  if (!command.record.empty()) {
+    const fs::path target = fs::absolute(command.record);
+    record.emplace(target.parent_path(), target.filename().string(), origin);
+  }
 
   boost::asio::io_context io;
   std::unique_ptr<OscServer> osc;
   LiveListener listener;
   listener.player = [&](const TimedMidi& m) {
     if (recorder) recorder->player(m);
-    if (!command.record.empty()) record.player(m);
+    if (record) record->player(m);
   };
   listener.played = [&](const TimedMidi& m) {
     if (recorder) recorder->played(m);
-    if (!command.record.empty()) record.played(m);
+    if (record) record->played(m);
     if (osc && (is_note_on(m) || is_note_off(m))) {
       const int pitch = m.bytes[1], velocity = is_note_on(m) ? m.bytes[2] : 0;
       boost::asio::post(io, [&osc, pitch, velocity] {
@@ -344,10 +349,10 @@ int run_live(const RunCommand& command, const Config& config) {
     recorder->flush();
     spdlog::info("session recorded in {}", recorder->folder().string());
   }
-  if (!command.record.empty()) {
-    write_midi_file(command.record, record.tracks(origin));
+  if (record) {
+    record->write(command.record);
     spdlog::info("recorded {} and scorejam's {} messages in {}", replay ? "the replay" : "the player",
-                 record.played_count(), command.record);
+                 record->played_count(), command.record);
   }
   print_summary(status);
   return 0;

@@ -11,10 +11,19 @@ namespace scorejam {
 
 namespace fs = std::filesystem;
 
-SessionRecorder::SessionRecorder(const fs::path& folder, std::int64_t origin_ns) : folder_(folder), origin_ns_(origin_ns) {
+namespace {
+
+const fs::path& make_folder(const fs::path& folder) {
   std::error_code ec;
   fs::create_directories(folder, ec);
   if (ec) throw std::runtime_error("session folder " + folder.string() + ": " + ec.message());
+  return folder;
+}
+
+}  // namespace
+
+SessionRecorder::SessionRecorder(const fs::path& folder, std::int64_t origin_ns)
+    : folder_(make_folder(folder)), origin_ns_(origin_ns), take_(folder, "session", origin_ns) {
   log_.open(folder / "session.log", std::ios::app);
   if (!log_) throw std::runtime_error("session folder " + folder.string() + ": cannot write session.log");
   trace_file_.open(folder / "session.trace", std::ios::trunc);
@@ -23,23 +32,35 @@ SessionRecorder::SessionRecorder(const fs::path& folder, std::int64_t origin_ns)
   trace_file_.flush();
 }
 
-void Take::add(std::vector<TimedMidi>& track, const TimedMidi& message) {
+Take::Take(const fs::path& folder, const std::string& stem, std::int64_t origin_ns)
+    : origin_ns_(origin_ns),
+      player_(folder / ("." + stem + ".player.spool"), "player"),
+      played_(folder / ("." + stem + ".scorejam.spool"), "scorejam") {}
+
+void Take::add(MidiSpool& spool, const TimedMidi& message) {
+  const double time_s = std::max(0.0, static_cast<double>(message.time_ns - origin_ns_) * 1e-9);
   std::lock_guard lock(mutex_);
-  if (track.size() >= kMaxEvents) {
+  if (!spool.add(time_s, std::span<const std::uint8_t>(message.bytes, message.size))) {
     ++dropped_;
     return;
   }
-  track.push_back(message);
+  if (&spool == &played_) ++played_count_;
 }
 
-std::vector<MidiTrackData> Take::tracks(std::int64_t origin_ns) const {
-  std::lock_guard lock(mutex_);
-  return {messages_to_track(player_, origin_ns, "player"), messages_to_track(played_, origin_ns, "scorejam")};
+void Take::write(const fs::path& midi_file) {
+  std::lock_guard writing(write_mutex_);
+  std::vector<MidiSpool::Part> parts;
+  {
+    std::lock_guard lock(mutex_);
+    parts = {player_.sync(), played_.sync()};
+  }
+  // The parts name the spools' lengths now: what add() buffers meanwhile waits for the next write.
+  write_midi_file(midi_file, parts);
 }
 
-std::size_t Take::played_count() const {
+std::int64_t Take::played_count() const {
   std::lock_guard lock(mutex_);
-  return played_.size();
+  return played_count_;
 }
 
 std::int64_t Take::dropped() const {
@@ -72,7 +93,7 @@ void SessionRecorder::flush() {
     trace_file_.flush();
     if (!trace_file_) throw std::runtime_error(folder_.string() + "/session.trace: cannot be written");
   }
-  write_midi_file(folder_ / "session.mid", take_.tracks(origin_ns_));
+  take_.write(folder_ / "session.mid");
 }
 
 MidiTrackData messages_to_track(const std::vector<TimedMidi>& messages, std::int64_t origin_ns, std::string name) {

@@ -20,23 +20,29 @@
 
 namespace scorejam {
 
-// What the player played and what scorejam played, as they happened: both message streams,
-// bounded, safe to add to from one thread while another reads the tracks.
+// What the player played and what scorejam played, as they happen. Both message streams go to
+// spool files as they come (core/midi_file.h's MidiSpool), so a take of any length costs no
+// memory; write() makes a MIDI file of them (track "player", track "scorejam") and may be called
+// again and again. Safe to add to from one thread while another writes the file.
 class Take {
  public:
+  // The spools are `folder`/.<stem>.player.spool and .<stem>.scorejam.spool, removed with the
+  // take; times count from origin_ns. Throws std::runtime_error naming a spool it cannot make.
+  Take(const std::filesystem::path& folder, const std::string& stem, std::int64_t origin_ns);
   void player(const TimedMidi& message) { add(player_, message); }
   void played(const TimedMidi& message) { add(played_, message); }
-  // Both tracks ("player", "scorejam") as notes and pedal changes, in seconds from origin_ns.
-  std::vector<MidiTrackData> tracks(std::int64_t origin_ns) const;
-  std::size_t played_count() const;
-  std::int64_t dropped() const;  // events beyond the cap (a very long session)
-
-  static constexpr std::size_t kMaxEvents = 4'000'000;  // per track: about 64 MB, days of playing
+  // Throws std::runtime_error naming the file (or a spool) when it cannot be written.
+  void write(const std::filesystem::path& midi_file);
+  std::int64_t played_count() const;  // scorejam's messages so far
+  std::int64_t dropped() const;       // refused: the spools full (a take of weeks) or not written
 
  private:
-  void add(std::vector<TimedMidi>& track, const TimedMidi& message);
+  void add(MidiSpool& spool, const TimedMidi& message);
+  std::int64_t origin_ns_;
   mutable std::mutex mutex_;
-  std::vector<TimedMidi> player_, played_;
+  std::mutex write_mutex_;  // one write() at a time; add() waits only for the spools' sync
+  MidiSpool player_, played_;
+  std::int64_t played_count_ = 0;
   std::int64_t dropped_ = 0;
 };
 
@@ -51,7 +57,8 @@ class SessionRecorder {
   void played(const TimedMidi& message) { take_.played(message); }
   void log(const std::string& line);
   void trace(const std::string& line);  // buffered until the next flush()
-  // Writes session.mid from everything so far; notes still sounding end at the last event.
+  // Appends the trace and writes session.mid from everything so far; notes still sounding end at
+  // the last event.
   void flush();
 
   const std::filesystem::path& folder() const { return folder_; }

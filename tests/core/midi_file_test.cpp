@@ -594,5 +594,95 @@ TEST(SmfWriter, WriteMidiFileNamesThePathItCannotWrite) {
   }
 }
 
+
+// ---- MidiSpool: a recording written as it is played ----
+
+std::vector<std::uint8_t> msg(std::initializer_list<int> bytes) {
+  std::vector<std::uint8_t> out;
+  for (int b : bytes) out.push_back(static_cast<std::uint8_t>(b));
+  return out;
+}
+
+TEST(SmfSpool, JoinedTracksReadBackAsPlayedAndEachWriteHoldsEverythingSoFar) {
+  auto dir = testing::scratch_dir("SmfSpool.JoinedTracks");
+  MidiSpool player(dir / "player.spool", "player");
+  MidiSpool scorejam(dir / "scorejam.spool", "scorejam");
+  EXPECT_TRUE(player.add(0.5, msg({0x90, 60, 90})));
+  EXPECT_TRUE(player.add(0.75, msg({0xB0, 64, 127})));
+  EXPECT_TRUE(player.add(1.0, msg({0x80, 60, 0})));
+  EXPECT_TRUE(scorejam.add(1.25, msg({0x91, 67, 70})));
+  write_midi_file(dir / "take.mid", {player.sync(), scorejam.sync()});
+  auto first = read_midi_file(dir / "take.mid");
+  EXPECT_EQ(first.track_count, 3);
+  ASSERT_EQ(first.notes.size(), 2u);
+  EXPECT_EQ(first.notes[0], (Note{0.5, 1.0, 60, 90, 0}));
+  // Still sounding: it ends at the file's last event.
+  EXPECT_EQ(first.notes[1], (Note{1.25, 1.25, 67, 70, 1}));
+  ASSERT_EQ(first.controls.size(), 1u);
+  EXPECT_EQ(first.controls[0].value, 127);
+
+  EXPECT_TRUE(scorejam.add(2.0, msg({0x91, 67, 0})));  // velocity 0: the note-off
+  EXPECT_TRUE(player.add(3.0, msg({0x90, 48, 50})));
+  EXPECT_TRUE(player.add(3.5, msg({0x80, 48, 64})));
+  write_midi_file(dir / "take.mid", {player.sync(), scorejam.sync()});
+  auto second = read_midi_file(dir / "take.mid");
+  ASSERT_EQ(second.notes.size(), 3u);
+  EXPECT_EQ(second.notes[1], (Note{1.25, 2.0, 67, 70, 1}));
+  EXPECT_EQ(second.notes[2], (Note{3.0, 3.5, 48, 50, 0}));
+  EXPECT_DOUBLE_EQ(second.duration_s, 3.5);
+}
+
+TEST(SmfSpool, SkipsWhatIsNoChannelMessageAndNeverGoesBackInTime) {
+  auto dir = testing::scratch_dir("SmfSpool.Skips");
+  MidiSpool spool(dir / "t.spool", "t");
+  EXPECT_TRUE(spool.add(0.1, msg({0xFE})));              // active sensing
+  EXPECT_TRUE(spool.add(0.1, msg({0xF0, 0x7E, 0xF7})));  // a scrap of sysex
+  EXPECT_TRUE(spool.add(0.1, msg({0x90, 60})));          // cut short
+  EXPECT_TRUE(spool.add(0.1, msg({0x90, 200, 64})));     // a status where data belongs
+  EXPECT_TRUE(spool.add(0.1, msg({0xC0, 5})));           // program change: two bytes
+  EXPECT_TRUE(spool.add(2.0, msg({0x90, 60, 64})));
+  EXPECT_TRUE(spool.add(1.0, msg({0x80, 60, 0})));  // earlier than the last: at the last's time
+  EXPECT_TRUE(spool.add(std::nan(""), msg({0x90, 62, 64})));
+  const auto part = spool.sync();
+  // Four messages kept: program change (2 bytes), two note-ons and a note-off (3 bytes), each
+  // with its one-to-four-byte delta.
+  EXPECT_EQ(part.bytes, std::filesystem::file_size(part.spool));
+  write_midi_file(dir / "t.mid", {part});
+  auto midi = read_midi_file(dir / "t.mid");
+  ASSERT_EQ(midi.notes.size(), 2u);
+  EXPECT_EQ(midi.notes[0], (Note{2.0, 2.0, 60, 64, 0}));
+  EXPECT_EQ(midi.notes[1].pitch, 62);
+  EXPECT_DOUBLE_EQ(midi.notes[1].start_s, 2.0);
+}
+
+TEST(SmfSpool, BuffersAtMostItsLimitBetweenSyncsAndWritesOnlyTheSyncedPart) {
+  auto dir = testing::scratch_dir("SmfSpool.Bounded");
+  MidiSpool spool(dir / "t.spool", "t");
+  std::size_t accepted = 0;
+  while (spool.add(0, msg({0x90, 60, 64})) && accepted < MidiSpool::kMaxBuffered) ++accepted;
+  EXPECT_EQ(accepted, MidiSpool::kMaxBuffered / 4) << "one-byte delta and three bytes each";
+  const auto part = spool.sync();
+  EXPECT_EQ(part.bytes, accepted * 4);
+  EXPECT_TRUE(spool.add(1, msg({0x90, 61, 64})));
+  spool.sync();  // the spool grows past the part, which still names its own length
+  write_midi_file(dir / "t.mid", {part});
+  EXPECT_EQ(read_midi_file(dir / "t.mid").notes.size(), accepted);
+}
+
+TEST(SmfSpool, RemovesItsFileAndNamesOneItCannotMake) {
+  auto dir = testing::scratch_dir("SmfSpool.Files");
+  {
+    MidiSpool spool(dir / "t.spool", "t");
+    EXPECT_TRUE(std::filesystem::exists(dir / "t.spool"));
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir / "t.spool"));
+  try {
+    MidiSpool spool(dir / "missing" / "t.spool", "t");
+    ADD_FAILURE() << "a spool in a missing folder";
+  } catch (const std::runtime_error& e) {
+    EXPECT_TRUE(contains(e.what(), (dir / "missing" / "t.spool").string())) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace scorejam

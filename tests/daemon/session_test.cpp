@@ -8,6 +8,8 @@
 namespace scorejam {
 namespace {
 
+namespace fs = std::filesystem;
+
 constexpr std::int64_t kOrigin = 5'000'000'000;
 std::int64_t at(double s) { return kOrigin + static_cast<std::int64_t>(s * 1e9); }
 
@@ -58,6 +60,32 @@ TEST(SessionRecorder, FolderThatCannotBeMadeIsAnErrorNamingIt) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("a-file"), std::string::npos) << e.what();
   }
+}
+
+
+// The take is spooled to disk as it is played: every autosave writes everything so far, and the
+// spools leave with the recorder.
+TEST(SessionRecorder, EveryFlushHoldsTheWholeTakeAndTheSpoolsLeaveWithTheRecorder) {
+  const auto dir = testing::scratch_dir("SessionRecorderSpools") / "session";
+  {
+    SessionRecorder recorder(dir, kOrigin);
+    for (int i = 0; i < 3; ++i) {
+      recorder.played(note_on(at(i), 0, 60 + i, 70));
+      recorder.played(note_off(at(i + 0.5), 0, 60 + i));
+      recorder.flush();
+      EXPECT_EQ(read_midi_file(dir / "session.mid").notes.size(), static_cast<std::size_t>(i + 1));
+    }
+    recorder.player(note_on(at(-1.0), 0, 40, 50));  // before the session began: at its start
+    recorder.flush();
+    const auto midi = read_midi_file(dir / "session.mid");
+    ASSERT_EQ(midi.notes.size(), 4u);
+    EXPECT_EQ(midi.notes[0], (Note{0.0, 2.5, 40, 50, 0})) << "still sounding: it ends with the file";
+    EXPECT_EQ(midi.notes[3], (Note{2.0, 2.5, 62, 70, 0}));
+    EXPECT_TRUE(fs::exists(dir / ".session.player.spool"));
+  }
+  for (const auto& entry : fs::directory_iterator(dir))
+    EXPECT_NE(entry.path().extension(), ".spool") << entry.path();
+  EXPECT_TRUE(fs::exists(dir / "session.mid"));
 }
 
 }  // namespace
