@@ -177,6 +177,9 @@ int run_live(const RunCommand& command, const Config& config) {
   else if (sched_stats.realtime_priority)
     spdlog::info("scheduler: SCHED_FIFO priority {}{}", config.scheduler.priority,
                  sched_stats.memory_locked ? ", buffers locked in memory" : "");
+  // On JACK the output's sender thread is the scheduler's last step: the same priority.
+  if (midi_out && sched_stats.realtime_priority && !midi_out->set_realtime_priority(config.scheduler.priority))
+    spdlog::warn("MIDI out: real-time priority for the JACK sender thread refused");
 
   const auto origin = now_ns();
   std::unique_ptr<SessionRecorder> recorder;

@@ -4,11 +4,14 @@
 #include "realtime/midi_ports.h"
 
 #include <jack/jack.h>
+#include <pthread.h>
 #include <rtmidi/RtMidi.h>
+#include <semaphore.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -451,14 +454,162 @@ PortEvent MidiInput::poll() {
 // ---------------------------------------------------------------------------------------------
 // Output
 
+namespace {
+
+// A stalled server: a send inside RtMidi this long. A cycle is 1-20 ms; a loaded test machine
+// has been seen to hold one for tens of milliseconds.
+constexpr std::int64_t kStallNs = 250'000'000;
+
+// What a send needs, shared with the JACK sender thread (below) so that a sender stuck for good
+// in a stalled server can be left behind without a dangling pointer.
+//
+// Closing and reopening the port on the control thread never overlaps a send into RtMidi:
+// stop_sending() clears `enabled` and waits until no send is inside RtMidi (`in_send`); a send
+// sets `in_send` before it reads `enabled` (seq_cst on both sides, Dekker style), so the sending
+// thread never waits and never takes a lock.
+struct SendState {
+  std::atomic<RtMidiOut*> out{nullptr};  // changed on the control thread only while !enabled
+  std::atomic<bool> enabled{false};
+  std::atomic<bool> in_send{false};
+  std::atomic<std::int64_t> inside_since_ns{0};  // when the send now inside RtMidi began; 0: none is
+  std::atomic<std::int64_t> sent{0}, dropped{0}, failed{0};
+
+  void send(const std::uint8_t* bytes, std::size_t size) noexcept {
+    in_send.store(true);
+    if (!enabled.load()) {
+      in_send.store(false);
+      dropped.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    inside_since_ns.store(now_ns());
+    try {
+      out.load(std::memory_order_relaxed)->sendMessage(bytes, size);
+      sent.fetch_add(1, std::memory_order_relaxed);
+    } catch (...) {
+      failed.fetch_add(1, std::memory_order_relaxed);
+    }
+    inside_since_ns.store(0);
+    in_send.store(false);
+  }
+  // How long the send now inside RtMidi has been there; 0 when none is.
+  std::int64_t stuck_ns() const noexcept {
+    const std::int64_t since = inside_since_ns.load();
+    return since > 0 ? now_ns() - since : 0;
+  }
+};
+
+// JACK only. RtMidi 5's JACK send spins (sched_yield) until its ring buffer has room, and only the
+// server's process cycle makes room: a stalled server (a hung driver, a stopped jackd) would hold
+// whichever thread sends, and with it the scheduler and every note-off behind it. So on JACK,
+// send() only puts the message in this lock-free single-producer, single-consumer ring and posts
+// a semaphore (no lock, no allocation); the sender thread, at the scheduler's priority, hands it to
+// RtMidi. A sender stuck in RtMidi only fills the ring, and send() drops what does not fit.
+class JackSender {
+ public:
+  explicit JackSender(std::shared_ptr<SendState> send) : state_(std::make_shared<State>()) {
+    state_->send = std::move(send);
+    sem_init(&state_->wake, 0, 0);
+    thread_ = std::thread(&JackSender::run, state_);
+    pthread_setname_np(thread_.native_handle(), "scorejam-out");
+  }
+  JackSender(const JackSender&) = delete;
+  JackSender& operator=(const JackSender&) = delete;
+  // Joins the thread; a thread stuck inside RtMidi is detached and keeps its state to itself.
+  ~JackSender() {
+    state_->quit.store(true);
+    sem_post(&state_->wake);
+    if (state_->send->stuck_ns() > 0) {
+      thread_.detach();
+    } else {
+      thread_.join();
+      sem_destroy(&state_->wake);
+    }
+  }
+
+  // The producer (one thread at a time). False when the ring is full.
+  bool push(const std::uint8_t* bytes, std::size_t size) noexcept {
+    State& s = *state_;
+    const std::uint64_t head = s.head.load(std::memory_order_relaxed);
+    if (head - s.tail.load(std::memory_order_acquire) >= kSlots) return false;
+    Slot& slot = s.slots[head % kSlots];
+    slot.size = static_cast<std::uint8_t>(std::min<std::size_t>(size, slot.bytes.size()));
+    std::copy_n(bytes, slot.size, slot.bytes.begin());
+    s.head.store(head + 1, std::memory_order_release);
+    sem_post(&s.wake);
+    return true;
+  }
+  // Control thread: what was queued until now is dropped unsent (counted), not played late.
+  void discard_queued() noexcept {
+    state_->discard_before.store(state_->head.load(std::memory_order_acquire));
+    sem_post(&state_->wake);
+  }
+  // SCHED_FIFO at `priority`; 0: back to normal scheduling.
+  bool set_priority(int priority) {
+    sched_param param{};
+    param.sched_priority = priority;
+    return pthread_setschedparam(thread_.native_handle(), priority > 0 ? SCHED_FIFO : SCHED_OTHER, &param) == 0;
+  }
+
+  static constexpr std::size_t kSlots = 1024;
+
+ private:
+  struct Slot {
+    std::array<std::uint8_t, 3> bytes{};
+    std::uint8_t size = 0;
+  };
+  struct State {
+    std::shared_ptr<SendState> send;
+    std::array<Slot, kSlots> slots{};
+    alignas(64) std::atomic<std::uint64_t> head{0};  // the next slot to fill (producer)
+    alignas(64) std::atomic<std::uint64_t> tail{0};  // the next slot to send (sender)
+    std::atomic<std::uint64_t> discard_before{0};
+    std::atomic<bool> quit{false};
+    sem_t wake{};
+  };
+
+  // The sender thread: waits on the semaphore (its only wait), then sends all that is queued.
+  // After a send that waited for a stalled server, what was queued meanwhile is stale: dropped.
+  static void run(std::shared_ptr<State> state) noexcept {
+    State& s = *state;
+    while (!s.quit.load()) {
+      while (sem_wait(&s.wake) != 0) {
+      }
+      for (std::uint64_t tail = s.tail.load(std::memory_order_relaxed);
+           tail != s.head.load(std::memory_order_acquire) && !s.quit.load(); ++tail) {
+        const Slot slot = s.slots[tail % kSlots];
+        s.tail.store(tail + 1, std::memory_order_release);
+        if (tail < s.discard_before.load()) {
+          s.send->dropped.fetch_add(1, std::memory_order_relaxed);
+          continue;
+        }
+        const std::int64_t began = now_ns();
+        s.send->send(slot.bytes.data(), slot.size);
+        if (now_ns() - began > kStallNs) s.discard_before.store(s.head.load(std::memory_order_acquire));
+      }
+    }
+  }
+
+  std::shared_ptr<State> state_;
+  std::thread thread_;
+};
+
+}  // namespace
+
 struct MidiOutput::Impl {
   Impl(const MidiConfig& settings, MidiApi midi_api) : config(settings), api(midi_api) {}
 
   // As MidiInput's: the watch, the client (and a lister for a named port), the port.
   void set_up(bool require_port) {
     const std::string client = output_client_name(config, api);
-    if (api == MidiApi::kJack) watch = std::make_unique<JackWatch>(config.client_name + "-watch-out");
+    if (api == MidiApi::kJack) {
+      watch = std::make_unique<JackWatch>(config.client_name + "-watch-out");
+      if (!sender) {
+        sender = std::make_unique<JackSender>(state);
+        if (priority > 0) sender->set_priority(priority);
+      }
+    }
     out = make_client<RtMidiOut>(api, client, errors);
+    state->out.store(out.get());
     if (config.output.empty()) {
       ControlCall call(errors);
       out->openVirtualPort("out");
@@ -466,7 +617,7 @@ struct MidiOutput::Impl {
         throw MidiError("cannot create the " + to_string(api) + " MIDI output port '" + client + ":out': " + call.text());
       port_name = client + ":out";
       connected = true;
-      enabled.store(true);
+      state->enabled.store(true);
       return;
     }
     lister = make_client<RtMidiOut>(api, config.client_name + "-list", errors);
@@ -483,10 +634,26 @@ struct MidiOutput::Impl {
     if (!open(match) && require_port) throw MidiError(last_error);
   }
 
-  // Control thread: after this, no send() is inside RtMidi until `enabled` is set again.
-  void stop_sending() {
-    enabled.store(false);
-    while (in_send.load()) std::this_thread::yield();
+  // Control thread: after this, no send is inside RtMidi until `enabled` is set again. False when
+  // one stays inside RtMidi (a stalled server): then the client must be abandoned, not touched.
+  bool stop_sending() {
+    state->enabled.store(false);
+    const auto deadline = now_ns() + kStallNs;
+    while (state->in_send.load()) {
+      if (now_ns() > deadline) return false;
+      std::this_thread::yield();
+    }
+    return true;
+  }
+
+  // After a send stuck in a server that went away: the sender and its send state stay with the
+  // stuck thread (the client is abandoned by the caller); this output starts afresh.
+  void abandon_stuck_sender() {
+    sent_before += state->sent.load();
+    dropped_before += state->dropped.load();
+    failed_before += state->failed.load();
+    sender.reset();  // detaches the stuck thread
+    state = std::make_shared<SendState>();
   }
 
   bool open(const MidiPortMatch& match) {
@@ -500,21 +667,24 @@ struct MidiOutput::Impl {
     port_name = match.name;
     connected = true;
     last_error.clear();
-    enabled.store(true);
+    state->enabled.store(true);
     return true;
   }
 
   MidiConfig config;
   MidiApi api;
   RtMidiErrors errors;
-  std::unique_ptr<JackWatch> watch;   // JACK only
+  std::shared_ptr<SendState> state = std::make_shared<SendState>();
+  std::int64_t sent_before = 0, dropped_before = 0, failed_before = 0;  // of abandoned send states
+  std::unique_ptr<JackWatch> watch;    // JACK only
+  std::unique_ptr<JackSender> sender;  // JACK only
   std::unique_ptr<RtMidiOut> out;
-  std::unique_ptr<RtMidiOut> lister;  // named port only: lists ports while `out` sends
-  bool server_lost = false;           // JACK: the server went away; the clients are gone
-  std::atomic<bool> enabled{false};
-  std::atomic<bool> in_send{false};
-  std::atomic<std::int64_t> sent{0};
-  std::atomic<std::int64_t> dropped{0};
+  std::unique_ptr<RtMidiOut> lister;   // named port only: lists ports while `out` sends
+  bool server_lost = false;            // JACK: the server went away; the clients are gone
+  bool stalled = false;                // JACK: a send has been inside RtMidi for kStallNs
+  std::atomic<bool> refusing{false};   // while stalled: send() drops
+  std::atomic<std::int64_t> refused{0};
+  int priority = 0;
   bool connected = false;
   std::string port_name;
   std::string last_error;
@@ -528,50 +698,81 @@ MidiOutput::MidiOutput(const MidiConfig& config, MidiApi api) {
 
 MidiOutput::~MidiOutput() {
   if (!impl_) return;
-  impl_->stop_sending();
-  if (impl_->watch && impl_->watch->lost()) {
-    abandon(impl_->out);
-    abandon(impl_->lister);
-    abandon(impl_->watch);
+  Impl& s = *impl_;
+  if (!s.stop_sending() || s.stalled || (s.watch && s.watch->lost())) {
+    // A server that went away or is stalled: closing a client would crash or wait on it.
+    abandon(s.out);
+    abandon(s.lister);
+    abandon(s.watch);
   }
+  s.sender.reset();
 }
 
 void MidiOutput::send(const std::uint8_t* bytes, std::size_t size) noexcept {
   Impl& s = *impl_;
-  s.in_send.store(true);
-  if (!s.enabled.load()) {
-    s.in_send.store(false);
-    s.dropped.fetch_add(1, std::memory_order_relaxed);
+  if (!s.sender) {
+    s.state->send(bytes, size);
     return;
   }
-  try {
-    s.out->sendMessage(bytes, size);
-    s.sent.fetch_add(1, std::memory_order_relaxed);
-  } catch (...) {
-    s.errors.elsewhere.fetch_add(1, std::memory_order_relaxed);
-  }
-  s.in_send.store(false);
+  // A lost port or a stalled server refuses at once; the sender checks `enabled` again.
+  if (s.refusing.load(std::memory_order_relaxed) || !s.state->enabled.load() || !s.sender->push(bytes, size))
+    s.refused.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool MidiOutput::set_realtime_priority(int priority) {
+  impl_->priority = priority;
+  return !impl_->sender || impl_->sender->set_priority(priority);
 }
 
 bool MidiOutput::connected() const { return impl_->connected; }
 std::string MidiOutput::port_name() const { return impl_->port_name; }
 std::string MidiOutput::last_error() const { return impl_->last_error; }
-std::int64_t MidiOutput::sent() const { return impl_->sent.load(std::memory_order_relaxed); }
-std::int64_t MidiOutput::dropped() const { return impl_->dropped.load(std::memory_order_relaxed); }
-std::int64_t MidiOutput::errors() const { return impl_->errors.elsewhere.load(std::memory_order_relaxed); }
+std::int64_t MidiOutput::sent() const { return impl_->sent_before + impl_->state->sent.load(std::memory_order_relaxed); }
+std::int64_t MidiOutput::dropped() const {
+  return impl_->dropped_before + impl_->state->dropped.load(std::memory_order_relaxed) +
+         impl_->refused.load(std::memory_order_relaxed);
+}
+std::int64_t MidiOutput::errors() const {
+  return impl_->failed_before + impl_->state->failed.load(std::memory_order_relaxed) +
+         impl_->errors.elsewhere.load(std::memory_order_relaxed);
+}
 
 PortEvent MidiOutput::poll() {
   Impl& s = *impl_;
   if (s.watch && s.watch->lost()) {
-    // The JACK server went away: no send() may touch the dead client from here on.
-    s.stop_sending();
+    // The JACK server went away: no send may touch the dead client from here on.
+    if (!s.stop_sending()) s.abandon_stuck_sender();
     abandon(s.out);
     abandon(s.lister);
     abandon(s.watch);
+    s.stalled = false;
+    s.refusing.store(false);
     s.server_lost = true;
     s.connected = false;
     s.last_error = "the JACK server went away";
     return PortEvent::kLost;
+  }
+  if (s.sender && s.connected) {
+    // A stalled server (no process cycle) holds the sender inside RtMidi: refuse until it goes on.
+    const std::int64_t stuck = s.state->stuck_ns();
+    if (stuck > kStallNs && !s.stalled) {
+      s.stalled = true;
+      s.refusing.store(true);
+      // RtMidi spins (sched_yield) while it waits: at real-time priority that would take a core.
+      if (s.priority > 0) s.sender->set_priority(0);
+      s.last_error = "the JACK server is stalled: a MIDI send has waited " + std::to_string(stuck / 1'000'000) +
+                     " ms for its process cycle";
+      return PortEvent::kLost;
+    }
+    if (s.stalled) {
+      if (stuck > 0) return PortEvent::kNone;
+      s.sender->discard_queued();  // queued before the stall was known: stale
+      if (s.priority > 0) s.sender->set_priority(s.priority);
+      s.stalled = false;
+      s.refusing.store(false);
+      s.last_error.clear();
+      return PortEvent::kReconnected;
+    }
   }
   if (s.server_lost) {
     if (!jack_server_running()) return PortEvent::kNone;
@@ -597,7 +798,10 @@ PortEvent MidiOutput::poll() {
   if (s.connected) {
     const bool there = std::find(names.begin(), names.end(), s.port_name) != names.end();
     if (there && (!s.watch || s.watch->connected(s.port_name, output_client_name(s.config, s.api)))) return PortEvent::kNone;
-    s.stop_sending();
+    if (!s.stop_sending()) {  // a send stuck inside RtMidi: the next poll finds the stall
+      s.state->enabled.store(true);
+      return PortEvent::kNone;
+    }
     ControlCall call(s.errors);
     s.out->closePort();
     s.connected = false;

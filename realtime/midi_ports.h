@@ -123,10 +123,14 @@ class MidiInput {
 };
 
 // While a named port is lost, send() drops (and counts) messages. Closing and reopening the port
-// on the control thread never overlaps a send(): poll() clears `enabled`, waits until no send() is
-// inside RtMidi (`in_send`), and only then closes the port; send() sets `in_send` before it reads
-// `enabled` (seq_cst on both sides, Dekker style), so it never waits and never takes a lock. One
-// thread sends at a time.
+// on the control thread never overlaps a send into RtMidi (see SendState in the .cpp), and send()
+// never waits and never takes a lock. One thread sends at a time.
+//
+// On JACK, send() hands the message to a sender thread of its own through a lock-free ring:
+// RtMidi's JACK send waits (spinning) for the server's process cycle when its buffer is full, and
+// a stalled server (a hung driver) would otherwise hold the scheduler thread. poll() reports a
+// send held 250 ms as kLost ("the JACK server is stalled"); send() then drops until the server
+// goes on (kReconnected), and what was queued meanwhile is dropped, not played late.
 class MidiOutput : public MidiSink {
  public:
   MidiOutput(const MidiConfig& config, MidiApi api);
@@ -138,10 +142,12 @@ class MidiOutput : public MidiSink {
 
   bool connected() const;
   std::string port_name() const;
-  PortEvent poll();                // as MidiInput::poll; sending drops while the server is away
+  PortEvent poll();                // as MidiInput::poll; sending drops while the server is away or stalled
+  // The JACK sender thread's SCHED_FIFO priority (give it the scheduler's); false when refused.
+  bool set_realtime_priority(int priority);
   std::string last_error() const;
   std::int64_t sent() const;
-  std::int64_t dropped() const;    // sent while the port was lost
+  std::int64_t dropped() const;    // sent while the port was lost or the server stalled
   std::int64_t errors() const;     // RtMidi errors reported on the scheduler thread
 
  private:

@@ -127,8 +127,33 @@ JackServer::~JackServer() {
   }
 }
 
+void JackServer::stall_for(std::chrono::milliseconds length) {
+  if (pid_ <= 0 || resumer_ > 0) return;
+  const pid_t server = pid_;
+  const timespec pause{static_cast<time_t>(length.count() / 1000), static_cast<long>(length.count() % 1000) * 1'000'000};
+  ::kill(server, SIGSTOP);
+  resumer_ = ::fork();
+  if (resumer_ == 0) {  // async-signal-safe calls only
+    ::nanosleep(&pause, nullptr);
+    ::kill(server, SIGCONT);
+    ::_exit(0);
+  }
+  if (resumer_ < 0) {
+    ::kill(server, SIGCONT);
+    ADD_FAILURE() << "cannot fork the process that would resume jackd: " << std::strerror(errno);
+  }
+}
+
+void JackServer::wait_until_resumed() {
+  if (resumer_ <= 0) return;
+  int status = 0;
+  ::waitpid(resumer_, &status, 0);
+  resumer_ = -1;
+}
+
 void JackServer::stop() {
   ok_ = false;
+  wait_until_resumed();
   if (pid_ > 0) {
     ::kill(pid_, SIGTERM);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);

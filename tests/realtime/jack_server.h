@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <string>
 
 namespace scorejam::testing {
@@ -25,6 +26,11 @@ class JackServer {
   // same name back (its output appended to the same log). Both fail the test when they cannot.
   void stop();
   void start();
+  // Stalls the server (SIGSTOP), as a hung audio driver would: no client's process callback runs,
+  // so nothing drains their MIDI buffers. A child process of its own sends SIGCONT after `length`,
+  // so that the server goes on even when this test process crashes meanwhile.
+  void stall_for(std::chrono::milliseconds length);
+  void wait_until_resumed();  // waits for that child (the server has had its SIGCONT)
   const std::string& name() const { return name_; }
   const std::string& log_path() const { return log_path_; }
   std::string log() const;  // jackd's output so far
@@ -38,6 +44,7 @@ class JackServer {
   std::string log_path_;
   std::string jackd_;
   pid_t pid_ = -1;
+  pid_t resumer_ = -1;
   bool ok_ = false;
 };
 

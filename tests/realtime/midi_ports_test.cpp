@@ -551,6 +551,53 @@ TEST_F(MidiPortsTest, OutputDropsAndCountsWhatIsSentWhileItsPortIsLost) {
   EXPECT_EQ(synth->take_all(), std::vector<Bytes>{}) << "the dropped note-off came out late";
 }
 
+// A server that stalls (SIGSTOP, as a hung driver would) stops draining the output's buffer, and
+// RtMidi's JACK send then spins until there is room. Before the sender thread this test hung for
+// good, and on stage so would the scheduler thread with every note-off behind it. Now the sending
+// thread never waits: what cannot be taken is dropped and counted, poll() says the server is
+// stalled, and when it goes on poll() says the output is back and messages flow again; what was
+// queued during the stall is dropped, not played late.
+TEST_F(MidiPortsTest, AStalledServerNeverHoldsTheSendingThread) {
+  Listener synth("synth");
+  config_.output = "synth:in";
+  MidiOutput output(config_, MidiApi::kJack);
+  synth.wait_until_flowing(output);
+  synth.take_all();
+  const auto dropped_before = output.dropped();
+  jack_.stall_for(milliseconds(4000));
+  // Sends in bursts, polling between them, until poll() finds the stall: RtMidi's buffer (16 kB,
+  // about 2,300 note-ons) fills, its send waits, the sender's ring (1,024) fills, the rest drop.
+  const auto stall_began = Clock::now();
+  Clock::duration longest{};
+  PortEvent event = PortEvent::kNone;
+  while (event == PortEvent::kNone && Clock::now() - stall_began < std::chrono::seconds(3)) {
+    for (int i = 0; i < 200; ++i) {
+      const auto before = Clock::now();
+      output.send(kNoteOn.data(), kNoteOn.size());
+      longest = std::max(longest, Clock::now() - before);
+    }
+    std::this_thread::sleep_for(milliseconds(5));
+    event = output.poll();
+  }
+  ASSERT_EQ(event, PortEvent::kLost) << "no stall found in 3 s of sends into a stopped server";
+  EXPECT_LT(longest, milliseconds(200)) << "send() waited for the stalled server";
+  EXPECT_NE(output.last_error().find("stalled"), std::string::npos) << output.last_error();
+  EXPECT_GT(output.dropped() - dropped_before, 0) << "the sends a stalled server cannot take were not dropped";
+  const auto refused_before = output.dropped();
+  output.send(kNoteOff.data(), kNoteOff.size());
+  EXPECT_EQ(output.dropped(), refused_before + 1) << "a send during a known stall is dropped at once";
+
+  jack_.wait_until_resumed();
+  EXPECT_EQ(poll_until_event(output), PortEvent::kReconnected) << output.last_error();
+  EXPECT_EQ(output.last_error(), "");
+  // The probes come after all that was still queued: what RtMidi's buffer held (it takes 16 kB,
+  // 2,340 note-ons with their lengths) and the one send that waited for room, and nothing of the
+  // sender's stale ring (up to 1,024 more) or the refused note-off.
+  const auto arrived = synth.wait_until_flowing(output);
+  EXPECT_LE(std::count(arrived.begin(), arrived.end(), kNoteOn), 16384 / 7 + 1) << "the stale queue was played late";
+  EXPECT_EQ(std::count(arrived.begin(), arrived.end(), kNoteOff), 0) << "the refused note-off came out late";
+}
+
 TEST_F(MidiPortsTest, NamedPortMatchesAUniqueSubstring) {
   auto keyboard = make_player("Keystation 49");
   config_.input = "Keystation";
