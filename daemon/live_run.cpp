@@ -118,6 +118,16 @@ class LoggedControl final : public LiveControl {
   SessionRecorder* recorder_;
 };
 
+// From here on the process exits (0) after `grace` even if what is left (`what`) still waits.
+void exit_if_not_done_within(std::chrono::seconds grace, const std::string& what) {
+  std::thread([grace, line = "[error] " + what + " took more than " + std::to_string(grace.count()) +
+                             " s (a stalled JACK server?): exiting without waiting for it\n"] {
+    std::this_thread::sleep_for(grace);
+    [[maybe_unused]] const auto written = ::write(STDERR_FILENO, line.data(), line.size());
+    std::_Exit(0);
+  }).detach();
+}
+
 void print_summary(const LiveStatus& s) {
   std::printf(
       "scorejam run: %lld answers, first note after the pause p50 %.0f ms p95 %.0f ms; %lld windows "
@@ -358,6 +368,9 @@ int run_live(const RunCommand& command, const Config& config) {
                  record->played_count(), command.record);
   }
   print_summary(status);
+  // Everything is saved and every note has been ended; what is left is closing the MIDI clients,
+  // and on JACK that asks the server, which a stalled one (a hung driver) never answers.
+  exit_if_not_done_within(std::chrono::seconds(5), "closing the MIDI ports");
   return 0;
 }
 

@@ -287,6 +287,30 @@ TEST_F(DaemonTest, SurvivesTheJackServerGoingAndComingBack) {
   EXPECT_EQ(daemon_->signal_and_wait(SIGTERM, 10s), 0) << daemon_->log();
 }
 
+// The JACK server stalls (SIGSTOP, as a hung audio driver would) in the middle of an answer: the
+// daemon plays on, and once the server goes on every note it started ends and it answers again.
+// SIGTERM while the server is stalled (closing a JACK client asks the server, which never
+// answers) still ends the daemon within seconds, with exit code 0.
+TEST_F(DaemonTest, AStalledJackServerIsSurvivedAndNeverHoldsTheShutdown) {
+  ASSERT_TRUE(phrase_answered(2)) << "no answer" << jack_report() << "\n" << daemon_->log();
+  int xruns_before = jack_.xruns();
+  jack_.stall_for(1500ms);
+  jack_.wait_until_resumed();
+  ASSERT_TRUE(daemon_->running()) << daemon_->log();
+  std::this_thread::sleep_for(5s);  // the rest of the answer (answer_seconds = 4)
+  EXPECT_TRUE(unbalanced() == 0 || jack_.xruns() > xruns_before)
+      << unbalanced() << " notes left hanging after the stall" << jack_report();
+  clear_heard();
+  ASSERT_TRUE(phrase_answered(1)) << "no answer after the stall" << jack_report() << "\n" << daemon_->log();
+
+  jack_.stall_for(9000ms);
+  const auto sent = Clock::now();
+  EXPECT_EQ(daemon_->signal_and_wait(SIGTERM, 8s), 0) << daemon_->log();
+  EXPECT_LT(Clock::now() - sent, 8s);
+  EXPECT_TRUE(testing::contains(daemon_->log(), "exiting without waiting for it")) << daemon_->log();
+  jack_.wait_until_resumed();  // before this test's own clients close
+}
+
 TEST_F(DaemonTest, OscPanicSilencesAnAnswerAtOnce) {
   ASSERT_TRUE(phrase_answered(2)) << "no answer" << jack_report() << "\n" << daemon_->log();
   send_osc("/scorejam/panic");
