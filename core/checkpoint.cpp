@@ -1,6 +1,7 @@
 #include "core/checkpoint.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
@@ -80,9 +81,11 @@ std::string read_archive_bytes(const fs::path& path) {
     throw CheckpointError(name + ": corrupt checkpoint (its header claims " + std::to_string(length) + " bytes)");
   // The file's size bounds what is allocated, not the header's claim (checkpoint_fuzz: a 60-byte
   // file claiming 4 GB made the loader allocate 4 GB before reading).
-  const auto file_bytes = fs::file_size(path, ec);
-  if (ec) throw CheckpointError(name + ": cannot read its size: " + ec.message());
-  const std::uint64_t held = file_bytes - kHeaderBytes;
+  // The size of the file that is open, not of whatever the path names by now.
+  struct stat opened {};
+  if (::fstat(::fileno(file), &opened) != 0)
+    throw CheckpointError(name + ": cannot read its size: " + std::strerror(errno));
+  const std::uint64_t held = static_cast<std::uint64_t>(opened.st_size) - kHeaderBytes;
   if (held < length)
     throw CheckpointError(name + ": truncated checkpoint (its header claims " + std::to_string(length) +
                           " bytes of archive, the file holds " + std::to_string(held) + ")");
