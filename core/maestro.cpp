@@ -1,5 +1,7 @@
 #include "core/maestro.h"
 
+#include <unistd.h>
+
 #include <csv.h>
 #include <zip.h>
 
@@ -400,7 +402,8 @@ void write_cache(const fs::path& file, const CacheKey& key, const std::vector<Pe
   }
   std::error_code ec;
   fs::create_directories(file.parent_path(), ec);
-  const auto temp = fs::path(file.string() + ".tmp");
+  // One temporary file per process: the ranks of a data-parallel run fill one cache at once.
+  const auto temp = fs::path(file.string() + ".tmp-" + std::to_string(::getpid()));
   {
     std::ofstream out(temp, std::ios::binary | std::ios::trunc);
     out.write(w.bytes().data(), static_cast<std::streamsize>(w.bytes().size()));

@@ -1,8 +1,19 @@
 #include "daemon/commands.h"
 
+#include <netinet/in.h>
+#include <spawn.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <thread>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -17,6 +28,8 @@
 #include "core/midi_file.h"
 #include "core/picture.h"
 #include "train/trainer.h"
+
+extern char** environ;
 
 namespace scorejam {
 namespace fs = std::filesystem;
@@ -352,9 +365,96 @@ int run_eval(const EvalCommand& command, const Config& config) {
   return 0;
 }
 
-int run_train(const Config& config, const std::atomic<bool>& stop) {
+namespace {
+
+int free_loopback_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  const bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+  if (fd >= 0) ::close(fd);
+  if (!ok) throw std::runtime_error(std::string("train --nproc: no free port on 127.0.0.1: ") + std::strerror(errno));
+  return ntohs(address.sin_port);
+}
+
+// --nproc N: N ranks of this program on this machine, in torchrun's environment variables. The
+// first rank to fail ends the run: the others get SIGTERM (and SIGKILL 30 s later).
+int launch_local_ranks(int nproc, const std::vector<std::string>& rank_args, const std::atomic<bool>& stop) {
+  const int port = free_loopback_port();
+  spdlog::info("train: launching {} ranks on this machine (rendezvous 127.0.0.1:{})", nproc, port);
+  std::vector<pid_t> ranks;
+  auto end_all = [&](int signal) {
+    for (pid_t pid : ranks)
+      if (pid > 0) ::kill(pid, signal);
+  };
+  for (int rank = 0; rank < nproc; ++rank) {
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e != nullptr; ++e) {
+      const std::string entry = *e;
+      const auto name = entry.substr(0, entry.find('='));
+      if (name != "WORLD_SIZE" && name != "RANK" && name != "LOCAL_RANK" && name != "MASTER_ADDR" && name != "MASTER_PORT")
+        env_strings.push_back(entry);
+    }
+    env_strings.insert(env_strings.end(), {"WORLD_SIZE=" + std::to_string(nproc), "RANK=" + std::to_string(rank),
+                                           "LOCAL_RANK=" + std::to_string(rank), "MASTER_ADDR=127.0.0.1",
+                                           "MASTER_PORT=" + std::to_string(port)});
+    std::vector<char*> envp, argv;
+    for (auto& e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
+    std::vector<std::string> args = rank_args;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_t pid = -1;
+    if (posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), envp.data()) != 0) {
+      end_all(SIGTERM);
+      throw std::runtime_error("train --nproc: cannot start rank " + std::to_string(rank) + ": " + std::strerror(errno));
+    }
+    ranks.push_back(pid);
+  }
+  int result = 0;
+  std::size_t running = ranks.size();
+  bool stop_passed_on = false;
+  auto kill_at = std::chrono::steady_clock::time_point::max();
+  while (running > 0) {
+    int status = 0;
+    const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid > 0) {
+      const auto it = std::find(ranks.begin(), ranks.end(), pid);
+      if (it == ranks.end()) continue;
+      const int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      const auto rank = it - ranks.begin();
+      *it = -1;
+      --running;
+      if (code != 0 && result == 0) {
+        result = code;
+        if (running > 0) {
+          spdlog::error("train: rank {} ended with code {}: stopping the other ranks", rank, code);
+          end_all(SIGTERM);
+          kill_at = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        }
+      }
+      continue;
+    }
+    if (stop && !stop_passed_on) {  // Ctrl-C or SIGTERM: every rank saves (rank 0) and stops
+      end_all(SIGTERM);
+      stop_passed_on = true;
+    }
+    if (std::chrono::steady_clock::now() > kill_at) end_all(SIGKILL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return result;
+}
+
+}  // namespace
+
+int run_train(const Config& config, const std::atomic<bool>& stop, const TrainLaunch& launch) {
   if (config.train.data.empty()) throw ConfigError("train: no data set: give --data or train.data");
-  const auto report = train(config.train, config.model, to_toml(config), stop, roll_cache_dir(config.data));
+  if (launch.nproc > 1) return launch_local_ranks(launch.nproc, launch.rank_args, stop);
+  const auto report = train(config.train, config.model, to_toml(config), stop, roll_cache_dir(config.data), launch.world);
+  if (launch.world.rank != 0) return report.stopped_early ? 130 : 0;  // rank 0 reports
   std::printf("trained to step %lld (%lld epochs): validation loss %.2f (first %.2f), %.2f steps/s, %zu files skipped\n"
               "checkpoint: %s\n",
               static_cast<long long>(report.steps), static_cast<long long>(report.epochs), report.last_val_loss,

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "daemon/config.h"
+#include "train/distributed.h"
 
 namespace scorejam {
 
@@ -60,9 +61,17 @@ int run_eval(const EvalCommand& command, const Config& config);
 // A relative model path is looked up from the working folder, then from the checkout the program
 // was built in (build/scorejam -> ./models/...), so the bundled model is found from anywhere.
 std::filesystem::path resolve_model_path(const std::filesystem::path& path);
+// How `scorejam train` runs: as one process, as one rank of a data-parallel run (`world`), or
+// (nproc > 1) as the launcher of nproc ranks on this machine, each this program with `rank_args`.
+struct TrainLaunch {
+  WorldConfig world;
+  int nproc = 1;
+  std::vector<std::string> rank_args;  // the program and its arguments, without --nproc
+};
 // Trains with config.train over config.model; `stop` (set by SIGINT/SIGTERM) ends it with a
-// checkpoint and exit code 130.
-int run_train(const Config& config, const std::atomic<bool>& stop);
+// checkpoint and exit code 130. The launcher passes a stop on to its ranks, and when one rank
+// fails it stops the others and exits with that rank's code.
+int run_train(const Config& config, const std::atomic<bool>& stop, const TrainLaunch& launch = {});
 int run_roll(const RollCommand& command, const Config& config);
 int run_dataset(const DatasetCommand& command, const Config& config);
 

@@ -82,6 +82,14 @@ int main(int argc, char** argv) {
   train_app->add_option("--device", train_device, "auto, cpu or cuda (train.device)")
       ->check(CLI::IsMember({"auto", "cpu", "cuda"}));
   train_app->add_option("--seed", train_seed, "seed (train.seed)");
+  std::optional<int> train_world_size, train_rank, train_nproc;
+  std::optional<std::string> train_master;
+  train_app->add_option("--world-size", train_world_size, "data-parallel: processes in all (or WORLD_SIZE)")
+      ->check(CLI::Range(1, 4096));
+  train_app->add_option("--rank", train_rank, "data-parallel: this process, 0 to world size - 1 (or RANK)")
+      ->check(CLI::NonNegativeNumber);
+  train_app->add_option("--master", train_master, "data-parallel: HOST:PORT of rank 0's rendezvous (or MASTER_ADDR, MASTER_PORT)");
+  train_app->add_option("--nproc", train_nproc, "data-parallel: run this many ranks on this machine")->check(CLI::Range(1, 256));
 
   SampleCommand sample_command;
   auto* sample_app = app.add_subcommand("sample", "generate piano music, or continue a MIDI prompt, with a trained model");
@@ -243,7 +251,38 @@ int main(int argc, char** argv) {
     if (*train_app) {
       std::signal(SIGINT, on_stop_signal);
       std::signal(SIGTERM, on_stop_signal);
-      return run_train(config, g_stop);
+      TrainLaunch launch;
+      launch.world = world_from_environment(WorldConfig{});
+      if (train_world_size) launch.world.world_size = *train_world_size;
+      if (train_rank) launch.world.rank = *train_rank;
+      if (train_master) {
+        const auto colon = train_master->rfind(':');
+        if (colon == std::string::npos || colon == 0)
+          throw std::invalid_argument("--master '" + *train_master + "': expected HOST:PORT");
+        launch.world.master_addr = train_master->substr(0, colon);
+        try {
+          launch.world.master_port = std::stoi(train_master->substr(colon + 1));
+        } catch (const std::exception&) {
+          throw std::invalid_argument("--master '" + *train_master + "': the port is not a number");
+        }
+      }
+      if (const auto problem = world_problem(launch.world); !problem.empty())
+        throw std::invalid_argument("data-parallel training: " + problem);
+      if (train_nproc) {
+        if (launch.world.world_size > 1 && *train_nproc > 1)
+          throw std::invalid_argument("--nproc launches the ranks itself: give it without --world-size or WORLD_SIZE");
+        launch.nproc = *train_nproc;
+        for (int i = 0; i < argc; ++i) {
+          const std::string arg = argv[i];
+          if (arg == "--nproc") {
+            ++i;
+            continue;
+          }
+          if (arg.rfind("--nproc=", 0) == 0) continue;
+          launch.rank_args.push_back(arg);
+        }
+      }
+      return run_train(config, g_stop, launch);
     }
     if (*dataset_app) {
       dataset.use_cache = !no_cache;

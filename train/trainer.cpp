@@ -103,12 +103,16 @@ struct Validation {
   std::vector<torch::Tensor> times, noises;
 
   // The mean per-batch loss with the network's own weighting, and with Song's (comparable across
-  // preconditionings).
-  std::pair<double, double> loss(ScoreNet& net) {
+  // preconditionings). In a data-parallel run each rank scores every world-size-th batch, and the
+  // sums are averaged across ranks.
+  std::pair<double, double> loss(ScoreNet& net, DataParallel* group) {
     torch::NoGradGuard no_grad;
     net->eval();
-    double own = 0, song = 0;
-    for (std::size_t i = 0; i < batches.size(); ++i) {
+    double own = 0, song = 0, scored = 0;
+    const std::size_t first = group ? static_cast<std::size_t>(group->rank()) : 0;
+    const std::size_t stride = group ? static_cast<std::size_t>(group->world_size()) : 1;
+    for (std::size_t i = first; i < batches.size(); i += stride) {
+      ++scored;
       const auto& b = batches[i];
       const auto plain = dsm_loss_at(net, b.x0, times[i], noises[i], b.known, b.mask, DsmWeighting::kSong);
       song += plain.mean().item<double>();
@@ -117,7 +121,12 @@ struct Validation {
                  : dsm_loss_at(net, b.x0, times[i], noises[i], b.known, b.mask).mean().item<double>();
     }
     net->train();
-    const double n = batches.empty() ? 1.0 : static_cast<double>(batches.size());
+    if (group) {
+      own = group->average(own);
+      song = group->average(song);
+      scored = group->average(scored);
+    }
+    const double n = std::max(1.0, scored);
     return {own / n, song / n};
   }
 };
@@ -140,12 +149,21 @@ std::string eta(double seconds) {
 }  // namespace
 
 TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const std::string& run_config,
-                  const std::atomic<bool>& stop, const fs::path& cache_dir) {
+                  const std::atomic<bool>& stop, const fs::path& cache_dir, const WorldConfig& world) {
   const auto device = pick_device(c.device);
-  fs::create_directories(c.out_dir);
+  // Joined first: a rank that cannot join fails before it loads anything.
+  std::unique_ptr<DataParallel> group;
+  if (world.world_size > 1) {
+    group = std::make_unique<DataParallel>(world);
+    spdlog::info("data-parallel: rank {} of {} (group at {}:{})", world.rank, world.world_size, world.master_addr,
+                 world.master_port);
+  }
+  const bool lead = world.rank == 0;  // writes the files; the other ranks only compute
+  if (!lead) spdlog::set_level(spdlog::level::warn);
   const fs::path checkpoint_path = fs::path(c.out_dir) / "checkpoint.pt";
   const fs::path csv_path = fs::path(c.out_dir) / "loss.csv";
-  {
+  if (lead) {
+    fs::create_directories(c.out_dir);
     std::ofstream config_file(fs::path(c.out_dir) / "config.toml");
     config_file << run_config;
   }
@@ -174,6 +192,13 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
     for (std::size_t i = 0; i < from_buffers.size(); ++i) to_buffers[i].copy_(from_buffers[i]);
   }
   state.run_config = run_config;
+  if (group) {  // one set of weights for every rank: rank 0's
+    auto tensors = model->parameters();
+    for (auto& t : model->buffers()) tensors.push_back(t);
+    for (auto& t : ema->parameters()) tensors.push_back(t);
+    for (auto& t : ema->buffers()) tensors.push_back(t);
+    group->broadcast(tensors);
+  }
   model->to(device);
   ema->to(device);
   model->train();
@@ -200,10 +225,14 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
   auto train_perfs = load("train");
   if (train_perfs.empty()) throw std::runtime_error(c.data + ": no readable performance in the train split");
   auto val_perfs = load("validation");
-  // Windows depend on the seed and the step, so a resumed run does not replay the same windows.
-  WindowSampler windows(std::move(train_perfs), spec, c.pitch_shift, c.seed * 1000003 + static_cast<std::uint64_t>(state.step));
-  const std::int64_t steps_per_epoch =
-      std::max<std::int64_t>(1, windows.total_frames() / spec.window_frames / c.batch_size);
+  // Windows depend on the seed, the step and the rank, so a resumed run does not replay the same
+  // windows and no two ranks draw alike.
+  WindowSampler windows(std::move(train_perfs), spec, c.pitch_shift,
+                        c.seed * 1000003 + static_cast<std::uint64_t>(state.step) +
+                            static_cast<std::uint64_t>(world.rank) * 0x9E3779B97F4A7C15ull);
+  // An epoch: as many windows as the train split holds, drawn by all ranks together.
+  const std::int64_t steps_per_epoch = std::max<std::int64_t>(
+      1, windows.total_frames() / spec.window_frames / c.batch_size / std::max(1, world.world_size));
 
   Validation validation;
   if (!val_perfs.empty()) {
@@ -222,17 +251,21 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
   // History.
   std::vector<LossPoint> train_history, val_history;
   const bool fresh_csv = c.resume.empty() || !fs::exists(csv_path);
-  std::ofstream csv(csv_path, fresh_csv ? std::ios::trunc : std::ios::app);
-  if (fresh_csv) csv << "step,epoch,train_loss,val_loss,steps_per_s,elapsed_s\n";
-  if (!fresh_csv) read_loss_csv(csv_path, train_history, val_history);
+  std::ofstream csv;  // rank 0's; the others' stays closed and writes nothing
+  if (lead) csv.open(csv_path, fresh_csv ? std::ios::trunc : std::ios::app);
+  if (lead && fresh_csv) csv << "step,epoch,train_loss,val_loss,steps_per_s,elapsed_s\n";
+  if (lead && !fresh_csv) read_loss_csv(csv_path, train_history, val_history);
   auto save = [&]() {
+    if (!lead) return;
     save_checkpoint(checkpoint_path, spec, model, ema, &adam, state);
     write_loss_png(train_history, val_history, fs::path(c.out_dir) / "loss.png",
                    "scorejam training: " + std::to_string(model->parameter_count()) + " parameters");
   };
+  std::int64_t validated_at = -1;  // alike on every rank, so that every rank validates together
   auto validate = [&]() {
     if (validation.batches.empty()) return 0.0;
-    const auto [loss, song_loss] = validation.loss(ema);
+    validated_at = state.step;
+    const auto [loss, song_loss] = validation.loss(ema, group.get());
     if (spec.net.preconditioning != "song")
       spdlog::info("validation loss at step {} with Song's weighting (comparable across models): {:.2f}", state.step,
                    song_loss);
@@ -252,13 +285,17 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
   int loss_count = 0;
   const bool tty = isatty(STDERR_FILENO);
   while (state.step < c.max_steps) {
-    if (stop) {
+    // Every rank stops at the same step: a stop on one of them is a stop on all.
+    const double elapsed_s = std::chrono::duration<double>(Clock::now() - started).count();
+    const bool out_of_time = c.max_minutes > 0 && elapsed_s > c.max_minutes * 60;
+    double halt = stop ? 1000.0 : out_of_time ? 1.0 : 0.0;
+    if (group) halt = group->average(halt) * group->world_size();  // the sum: > 0 when any rank would stop
+    if (halt >= 1000.0) {
       report.stopped_early = true;
       spdlog::warn("stopping at step {}: saving a checkpoint", state.step);
       break;
     }
-    const double elapsed_s = std::chrono::duration<double>(Clock::now() - started).count();
-    if (c.max_minutes > 0 && elapsed_s > c.max_minutes * 60) {
+    if (halt > 0) {
       spdlog::info("time limit of {} minutes reached at step {}", c.max_minutes, state.step);
       break;
     }
@@ -266,6 +303,7 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
     auto loss = dsm_loss(model, batch.x0, batch.known, batch.mask);
     adam.zero_grad();
     loss.backward();
+    if (group) group->average_gradients(model->parameters());
     if (c.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), c.grad_clip);
     adam.step();
     ema_update(ema, model, c.ema_decay);
@@ -277,7 +315,7 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
       const auto now = Clock::now();
       const double total_s = std::chrono::duration<double>(now - started).count();
       const double rate = static_cast<double>(state.step - first_step) / std::max(1e-9, total_s);
-      const double mean = loss_sum / loss_count;
+      const double mean = group ? group->average(loss_sum / loss_count) : loss_sum / loss_count;
       train_history.push_back({static_cast<double>(state.step), mean});
       csv << state.step << "," << state.epoch << "," << mean << ",," << rate << "," << total_s << "\n" << std::flush;
       const auto line = fmt::format("step {}/{} epoch {} loss {:.2f} {:.2f} steps/s ETA {}", state.step, c.max_steps,
@@ -300,7 +338,7 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
     if (state.step % c.checkpoint_every == 0) save();
   }
   if (tty) std::fprintf(stderr, "\n");
-  if (!validation.batches.empty() && (val_history.empty() || val_history.back().step != static_cast<double>(state.step)))
+  if (!validation.batches.empty() && validated_at != state.step)
     spdlog::info("final validation loss {:.2f}", validate());
   save();
   report.steps = state.step;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/checkpoint.h"
+#include "train/distributed.h"
 #include "train/train_config.h"
 
 namespace scorejam {
@@ -27,7 +28,14 @@ struct TrainReport {
 };
 
 // `run_config` is the run's effective config (TOML) saved beside the checkpoint and inside it.
+//
+// With `world.world_size` > 1, this process is one rank of a data-parallel run (train/distributed.h):
+// every rank draws its own windows (its own random stream), the gradients are averaged across
+// ranks every step, rank 0's initial weights are broadcast, the validation windows are shared out
+// and their loss averaged, and only rank 0 writes the checkpoint, the loss history and the plots.
+// A stop on any rank (signal, time limit) stops every rank at the same step.
 TrainReport train(const TrainConfig& config, const ModelSpec& spec, const std::string& run_config,
-                  const std::atomic<bool>& stop, const std::filesystem::path& cache_dir);
+                  const std::atomic<bool>& stop, const std::filesystem::path& cache_dir,
+                  const WorldConfig& world = {});
 
 }  // namespace scorejam

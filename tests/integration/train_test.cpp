@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <map>
+#include <sstream>
 #include <random>
 #include <thread>
 
@@ -79,6 +81,44 @@ TEST(Train, TrainsWritesItsFilesAndResumes) {
   for (const char* file : {"sample_00.mid", "sample_00.png", "sample_01.mid", "sample_01.png"})
     EXPECT_TRUE(fs::exists(dir / "samples" / file)) << file;
   EXPECT_GT(read_midi_file(dir / "samples" / "sample_00.mid").notes.size(), 0u);
+}
+
+// Data-parallel on one machine: `--nproc 2` launches two ranks of the run over loopback Gloo. They
+// train one model; rank 0 alone reports, writes the checkpoint and writes the loss history.
+TEST(Train, TwoLocalRanksTrainOneModelAndOnlyRankZeroWrites) {
+  auto dir = testing::scratch_dir("Train.TwoLocalRanksTrainOneModelAndOnlyRankZeroWrites");
+  const auto config = make_set_and_config(dir);
+  auto run = scorejam("--config " + config.string() + " train --steps 10 --nproc 2", dir);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(contains(run.err, "launching 2 ranks")) << run.err;
+  EXPECT_TRUE(contains(run.err, "data-parallel: rank 0 of 2")) << run.err;
+  EXPECT_TRUE(contains(run.out, "trained to step 10")) << run.out;
+  EXPECT_EQ(run.out.find("trained to step"), run.out.rfind("trained to step")) << "one report, rank 0's: " << run.out;
+  EXPECT_EQ(load_checkpoint(dir / "run" / "checkpoint.pt").state.step, 10);
+  // One writer of the loss history: each step's train row once (two writers write it twice).
+  const auto csv = testing::slurp(dir / "run" / "loss.csv");
+  std::istringstream lines(csv);
+  std::map<std::string, int> train_rows;  // step -> rows with a train loss
+  for (std::string line; std::getline(lines, line);) {
+    const auto first = line.find(','), second = line.find(',', first + 1);
+    if (first != std::string::npos && second != std::string::npos && line[second + 1] != ',')
+      ++train_rows[line.substr(0, first)];
+  }
+  EXPECT_EQ(train_rows, (std::map<std::string, int>{{"5", 1}, {"10", 1}, {"step", 1}})) << csv;
+}
+
+TEST(Train, DataParallelSettingsAreCheckedNamingWhatIsWrong) {
+  auto dir = testing::scratch_dir("Train.DataParallelSettingsAreChecked");
+  const auto config = make_set_and_config(dir);
+  auto rank = scorejam("--config " + config.string() + " train --world-size 2 --rank 2", dir);
+  EXPECT_EQ(rank.exit_code, 1);
+  EXPECT_TRUE(contains(rank.err, "the rank must be 0 to 1 (it is 2)")) << rank.err;
+  auto master = scorejam("--config " + config.string() + " train --world-size 2 --rank 1 --master nohost", dir);
+  EXPECT_EQ(master.exit_code, 1);
+  EXPECT_TRUE(contains(master.err, "--master 'nohost': expected HOST:PORT")) << master.err;
+  auto env = scorejam("--config " + config.string() + " train", dir, "RANK=first WORLD_SIZE=2");
+  EXPECT_EQ(env.exit_code, 1);
+  EXPECT_TRUE(contains(env.err, "RANK='first' is not a whole number")) << env.err;
 }
 
 TEST(Train, SigtermSavesACheckpointAndStops) {
