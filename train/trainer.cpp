@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -12,6 +13,7 @@
 
 #include "core/maestro.h"
 #include "core/roll_tensor.h"
+#include "train/epoch_plan.h"
 #include "train/loss_plot.h"
 
 namespace scorejam {
@@ -40,11 +42,17 @@ class WindowSampler {
     pick_ = std::discrete_distribution<std::size_t>(weights.begin(), weights.end());
   }
 
-  // One window [C, 88, T] in the model's scale, pitch-shifted.
+  // One window [C, 88, T] in the model's scale, pitch-shifted: at random, or performance
+  // `performance` from frame `start`.
   torch::Tensor window() {
-    const auto& p = performances_[pick_(rng_)];
+    const std::size_t performance = pick_(rng_);
+    const int start =
+        std::uniform_int_distribution<int>(0, std::max(0, performances_[performance].frames - spec_.window_frames))(rng_);
+    return window(performance, start);
+  }
+  torch::Tensor window(std::size_t performance, int start) {
+    const auto& p = performances_[performance];
     const int frames = spec_.window_frames;
-    const int start = std::uniform_int_distribution<int>(0, std::max(0, p.frames - frames))(rng_);
     auto x = roll_to_tensor(render_roll(p.notes, spec_.roll.fs_hz, start, frames), spec_.net.channels);
     const int shift = pitch_shift_ ? std::uniform_int_distribution<int>(-pitch_shift_, pitch_shift_)(rng_) : 0;
     if (shift == 0) return x;
@@ -64,6 +72,11 @@ class WindowSampler {
   }
 
   std::size_t size() const { return performances_.size(); }
+  std::vector<int> frames() const {
+    std::vector<int> out;
+    for (const auto& p : performances_) out.push_back(p.frames);
+    return out;
+  }
   std::int64_t total_frames() const {
     std::int64_t n = 0;
     for (const auto& p : performances_) n += p.frames;
@@ -82,10 +95,14 @@ struct Batch {
   torch::Tensor x0, known, mask;
 };
 
-Batch make_batch(WindowSampler& windows, const ModelSpec& spec, int size, double no_context, torch::Device device) {
+// `size` windows at random, or the `planned` ones.
+Batch make_batch(WindowSampler& windows, const ModelSpec& spec, int size, double no_context, torch::Device device,
+                 const std::vector<EpochPlan::Window>& planned = {}) {
   std::vector<torch::Tensor> xs, masks;
   for (int i = 0; i < size; ++i) {
-    xs.push_back(windows.window());
+    xs.push_back(planned.empty() ? windows.window()
+                                 : windows.window(planned[static_cast<std::size_t>(i)].first,
+                                                  planned[static_cast<std::size_t>(i)].second));
     if (spec.net.conditional) masks.push_back(windows.context_mask(no_context));
   }
   Batch b;
@@ -225,14 +242,15 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
   auto train_perfs = load("train");
   if (train_perfs.empty()) throw std::runtime_error(c.data + ": no readable performance in the train split");
   auto val_perfs = load("validation");
-  // Windows depend on the seed, the step and the rank, so a resumed run does not replay the same
-  // windows and no two ranks draw alike.
+  // The windows come from the epoch's plan (alike on every rank; each rank its share). Pitch
+  // shifts and context masks are drawn per rank, from the seed, the step and the rank. A resumed
+  // run starts its epoch's plan again from the beginning.
   WindowSampler windows(std::move(train_perfs), spec, c.pitch_shift,
                         c.seed * 1000003 + static_cast<std::uint64_t>(state.step) +
                             static_cast<std::uint64_t>(world.rank) * 0x9E3779B97F4A7C15ull);
-  // An epoch: as many windows as the train split holds, drawn by all ranks together.
-  const std::int64_t steps_per_epoch = std::max<std::int64_t>(
-      1, windows.total_frames() / spec.window_frames / c.batch_size / std::max(1, world.world_size));
+  EpochPlan plan(windows.frames(), spec.window_frames, c.batch_size, std::max(1, world.world_size), c.seed, state.epoch);
+  spdlog::info("an epoch: {} steps of {} windows{}", plan.steps(), c.batch_size * std::max(1, world.world_size),
+               group ? fmt::format(" ({} on each of {} ranks)", c.batch_size, world.world_size) : "");
 
   Validation validation;
   if (!val_perfs.empty()) {
@@ -299,7 +317,13 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
       spdlog::info("time limit of {} minutes reached at step {}", c.max_minutes, state.step);
       break;
     }
-    auto batch = make_batch(windows, spec, c.batch_size, c.no_context_probability, device);
+    const auto planned = plan.next(world.rank);
+    if (plan.epoch() != state.epoch) {  // the last epoch's windows are used up: it is done
+      state.epoch = plan.epoch();
+      if (tty) std::fprintf(stderr, "\n");
+      spdlog::info("epoch {} done at step {}: validation loss {:.2f}", state.epoch, state.step, validate());
+    }
+    auto batch = make_batch(windows, spec, c.batch_size, c.no_context_probability, device, planned);
     auto loss = dsm_loss(model, batch.x0, batch.known, batch.mask);
     adam.zero_grad();
     loss.backward();
@@ -329,11 +353,6 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
       loss_sum = 0;
       loss_count = 0;
       report.steps_per_s = rate;
-    }
-    if (state.step % steps_per_epoch == 0) {
-      ++state.epoch;
-      if (tty) std::fprintf(stderr, "\n");
-      spdlog::info("epoch {} done at step {}: validation loss {:.2f}", state.epoch, state.step, validate());
     }
     if (state.step % c.checkpoint_every == 0) save();
   }

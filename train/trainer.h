@@ -1,5 +1,5 @@
-// Training of the score model on MAESTRO: random windows of the train split with pitch-shift
-// augmentation, Adam, an EMA of the weights (what sampling uses), gradient clipping, validation on
+// Training of the score model on MAESTRO: windows of the train split, shuffled per epoch, with
+// pitch-shift augmentation, Adam, an EMA of the weights (what sampling uses), gradient clipping, validation on
 // fixed windows of the validation split each epoch, checkpoints every N steps and at the end,
 // resume, a loss history as CSV and PNG. Runs on the calling thread; stops early, with a
 // checkpoint, when `stop` becomes true (the caller sets it from SIGINT/SIGTERM).
@@ -30,10 +30,10 @@ struct TrainReport {
 // `run_config` is the run's effective config (TOML) saved beside the checkpoint and inside it.
 //
 // With `world.world_size` > 1, this process is one rank of a data-parallel run (train/distributed.h):
-// every rank draws its own windows (its own random stream), the gradients are averaged across
-// ranks every step, rank 0's initial weights are broadcast, the validation windows are shared out
-// and their loss averaged, and only rank 0 writes the checkpoint, the loss history and the plots.
-// A stop on any rank (signal, time limit) stops every rank at the same step.
+// each rank takes its own share of every step's windows (train/epoch_plan.h), the gradients are
+// averaged across ranks every step, rank 0's initial weights are broadcast, the validation windows
+// are shared out and their loss averaged, and only rank 0 writes the checkpoint, the loss history
+// and the plots. A stop on any rank (signal, time limit) stops every rank at the same step.
 TrainReport train(const TrainConfig& config, const ModelSpec& spec, const std::string& run_config,
                   const std::atomic<bool>& stop, const std::filesystem::path& cache_dir,
                   const WorldConfig& world = {});
