@@ -1,7 +1,7 @@
 // Training of the score model on MAESTRO: windows of the train split, shuffled per epoch, with
-// pitch-shift augmentation, Adam, an EMA of the weights (what sampling uses), gradient clipping, validation on
-// fixed windows of the validation split each epoch, checkpoints every N steps and at the end,
-// resume, a loss history as CSV and PNG. Runs on the calling thread; stops early, with a
+// pitch-shift augmentation, Adam, an EMA of the weights (what sampling uses), gradient clipping,
+// validation on fixed windows of the validation split each epoch, checkpoints every N steps and at
+// the end, resume, a loss history as CSV and PNG. Runs on the calling thread; stops early, with a
 // checkpoint, when `stop` becomes true (the caller sets it from SIGINT/SIGTERM).
 #pragma once
 
