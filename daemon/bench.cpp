@@ -5,7 +5,10 @@
 #include "daemon/bench.h"
 
 #include <benchmark/benchmark.h>
+#include <signal.h>
+#include <spawn.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <torch/cuda.h>
 #include <torch/torch.h>
@@ -32,6 +35,9 @@
 #include "daemon/session.h"
 #include "realtime/live_engine.h"
 #include "realtime/replay.h"
+#include "train/distributed.h"
+
+extern char** environ;
 
 namespace scorejam {
 namespace {
@@ -168,6 +174,89 @@ void register_train_step(const char* name, const Model& model, std::int64_t batc
     for (auto _ : state) train->step();
     state.counters["steps_per_s"] = per_second(1);
     state.counters["samples_per_s"] = per_second(static_cast<double>(batch));
+  })->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+
+// ---- data-parallel training ----------------------------------------------------------------
+
+constexpr std::int64_t kDataParallelBatch = 16;  // per rank
+
+// A batch of the model's window shape, as register_train_step makes it.
+std::shared_ptr<TrainStep> make_train_step(const Model& model, const torch::Device& device) {
+  const auto& spec = model.spec;
+  const auto options = torch::TensorOptions().device(device);
+  torch::manual_seed(0);
+  auto x0 = (torch::rand({kDataParallelBatch, spec.net.channels, kKeys, spec.window_frames}) * 2 - 1).to(options);
+  torch::Tensor known, mask;
+  if (spec.net.conditional) {
+    known = x0;
+    mask = torch::zeros({kDataParallelBatch, 1, kKeys, spec.window_frames}, options);
+    mask.slice(3, 0, spec.window_frames / 2).fill_(1);
+  }
+  return std::make_shared<TrainStep>(model.training, x0, known, mask, device);
+}
+
+// One training step of a rank: the gradients averaged with the other rank before Adam's step.
+void data_parallel_step(TrainStep& train, DataParallel& group) {
+  train.optimizer.zero_grad();
+  dsm_loss(train.net, train.x0, train.known, train.mask).backward();
+  group.average_gradients(train.net->parameters());
+  train.optimizer.step();
+}
+
+// Rank 0 of a two-rank group, with its peer process: started on the first run, killed at the end.
+struct DataParallelPair {
+  pid_t peer = -1;
+  std::unique_ptr<DataParallel> group;
+  ~DataParallelPair() {
+    if (peer > 0) {
+      ::kill(peer, SIGKILL);
+      ::waitpid(peer, nullptr, 0);
+    }
+  }
+};
+
+void register_data_parallel(const Model& model, const BenchCommand& command, int threads, const torch::Device& device) {
+  auto single = make_train_step(model, device);
+  benchmark::RegisterBenchmark("data_parallel/ranks:1", [single, threads](benchmark::State& state) {
+    torch::set_num_threads(threads);
+    single->net->train();
+    if (!single->warmed) single->step();
+    single->warmed = true;
+    for (auto _ : state) single->step();
+    state.counters["samples_per_s"] = per_second(static_cast<double>(kDataParallelBatch));
+    state.counters["torch_threads"] = threads;
+  })->UseRealTime()->Unit(benchmark::kMillisecond);
+
+  // Two ranks share the machine's threads: each gets half. The peer is this program again.
+  const int rank_threads = std::max(1, threads / 2);
+  auto pair = std::make_shared<DataParallelPair>();
+  auto pair_step = make_train_step(model, device);
+  benchmark::RegisterBenchmark("data_parallel/ranks:2", [pair, pair_step, rank_threads, command](benchmark::State& state) {
+    torch::set_num_threads(rank_threads);
+    if (!pair->group) {
+      WorldConfig world;
+      world.world_size = 2;
+      world.master_port = free_loopback_port();
+      // The peer builds the same model: the same config file and checkpoint.
+      std::vector<std::string> args{"/proc/self/exe", "--threads", std::to_string(rank_threads)};
+      if (!command.config_path.empty()) args.insert(args.end(), {"--config", command.config_path});
+      args.insert(args.end(), {"bench", "--config", "data-parallel-peer", "--peer-port", std::to_string(world.master_port)});
+      if (!command.checkpoint.empty()) args.insert(args.end(), {"--checkpoint", command.checkpoint});
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      if (posix_spawn(&pair->peer, argv[0], nullptr, nullptr, argv.data(), environ) != 0) {
+        state.SkipWithError("cannot start the peer rank");
+        return;
+      }
+      pair->group = std::make_unique<DataParallel>(world);
+      pair_step->net->train();
+      data_parallel_step(*pair_step, *pair->group);  // warm-up
+    }
+    for (auto _ : state) data_parallel_step(*pair_step, *pair->group);
+    state.counters["samples_per_s"] = per_second(2.0 * kDataParallelBatch);
+    state.counters["torch_threads"] = rank_threads;
   })->UseRealTime()->Unit(benchmark::kMillisecond);
 }
 
@@ -624,7 +713,27 @@ int run_bench(const BenchCommand& command, const ModelSpec& default_spec, int th
     return run_registered(once);
   }
 
-  const Model model = load_model(command, default_spec, device);
+  if (command.config == "data-parallel-peer") {  // rank 1 of data_parallel/ranks:2: steps until killed
+    BenchCommand as_default = command;
+    as_default.config = "default";
+    const Model model = load_model(as_default, default_spec, device);
+    WorldConfig world;
+    world.world_size = 2;
+    world.rank = 1;
+    world.master_port = command.peer_port;
+    DataParallel group(world);
+    auto train = make_train_step(model, device);
+    train->net->train();
+    try {
+      for (;;) data_parallel_step(*train, group);
+    } catch (const std::exception&) {
+      return 0;  // rank 0 is gone: the benchmark is over
+    }
+  }
+  const bool data_parallel = command.config == "data-parallel";
+  BenchCommand model_command = command;
+  if (data_parallel) model_command.config = "default";
+  const Model model = load_model(model_command, default_spec, device);
   const auto& spec = model.spec;
   char window[128];
   std::snprintf(window, sizeof window, "window %d x 88 x %d at %g fps (%g s)", spec.net.channels, spec.window_frames,
@@ -647,7 +756,9 @@ int run_bench(const BenchCommand& command, const ModelSpec& default_spec, int th
   benchmark::AddCustomContext("torch_device", command.device);
 
   benchmark::ClearRegisteredBenchmarks();
-  if (command.config == "seed")
+  if (data_parallel)
+    register_data_parallel(model, command, torch::get_num_threads(), device);
+  else if (command.config == "seed")
     register_seed(model, device);
   else
     register_default(model, device);

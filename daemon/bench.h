@@ -17,6 +17,7 @@ struct BenchCommand {
                                    // "live": the live engine answering phrases (latency, deadlines, lateness)
                                    // "soak": a performance replayed for `minutes` (late windows, hanging
                                    // notes, memory and file descriptors at start and end)
+                                   // "data-parallel": training throughput with 1 and 2 processes
   std::string checkpoint;          // optional: a checkpoint's spec and weights
   std::string filter;              // Google Benchmark --benchmark_filter regex ("" = every benchmark)
   std::string json;                // optional: write the results as JSON to this file
@@ -24,6 +25,10 @@ struct BenchCommand {
   std::string device = "cpu";      // cpu or cuda (when torch has CUDA)
   double minutes = 60;             // soak: how long
   std::string replay = "examples/bach_prelude_c.mid";  // soak: the performance replayed phrase by phrase
+  // "data-parallel": training steps of the model in 1 process and in 2 (this one and a peer it
+  // starts: `--config data-parallel-peer --peer-port P`, which steps with it until it is killed).
+  int peer_port = 0;
+  std::string config_path;  // the config file this run was given, for the peer ("" = none)
 };
 
 // Runs the benchmarks and prints their median and spread, then the process's peak memory, to

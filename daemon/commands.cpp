@@ -367,19 +367,6 @@ int run_eval(const EvalCommand& command, const Config& config) {
 
 namespace {
 
-int free_loopback_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  const bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
-  if (fd >= 0) ::close(fd);
-  if (!ok) throw std::runtime_error(std::string("train --nproc: no free port on 127.0.0.1: ") + std::strerror(errno));
-  return ntohs(address.sin_port);
-}
-
 // --nproc N: N ranks of this program on this machine, in torchrun's environment variables. The
 // first rank to fail ends the run: the others get SIGTERM (and SIGKILL 30 s later).
 int launch_local_ranks(int nproc, const std::vector<std::string>& rank_args, const std::atomic<bool>& stop) {

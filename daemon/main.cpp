@@ -151,8 +151,8 @@ int main(int argc, char** argv) {
 
   BenchCommand bench_command;
   auto* bench_app = app.add_subcommand("bench", "measure speed with Google Benchmark: network, samplers, training");
-  bench_app->add_option("--config", bench_command.config, "default (the model spec or checkpoint), seed (Song's ScoreNet setting), live (the live engine answering phrases) or soak (a performance replayed for --minutes)")
-      ->capture_default_str()->check(CLI::IsMember({"default", "seed", "live", "soak"}));
+  bench_app->add_option("--config", bench_command.config, "default (the model spec or checkpoint), seed (Song's ScoreNet setting), live (the live engine answering phrases), soak (a performance replayed for --minutes) or data-parallel (training in 1 and 2 processes)")
+      ->capture_default_str()->check(CLI::IsMember({"default", "seed", "live", "soak", "data-parallel", "data-parallel-peer"}));
   bench_app->add_option("--minutes", bench_command.minutes, "soak: how long")->capture_default_str()->check(CLI::Range(0.1, 1440.0));
   bench_app->add_option("--replay", bench_command.replay, "soak: the MIDI performance replayed phrase by phrase")->capture_default_str();
   bench_app->add_option("--checkpoint", bench_command.checkpoint, "benchmark this checkpoint's network")->check(CLI::ExistingFile);
@@ -160,6 +160,8 @@ int main(int argc, char** argv) {
   bench_app->add_option("--json", bench_command.json, "also write the results as JSON to this file");
   bench_app->add_option("--repetitions", bench_command.repetitions, "repetitions per figure")->capture_default_str()->check(CLI::Range(1, 100));
   bench_app->add_option("--device", bench_command.device, "cpu or cuda")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda"}));
+  // The peer rank that `--config data-parallel` starts; not for people.
+  bench_app->add_option("--peer-port", bench_command.peer_port)->group("");
 
   RunCommand run_command;
   auto* run_app = app.add_subcommand("run", "the live daemon: listen on MIDI, answer or play along, steered over OSC");
@@ -224,6 +226,7 @@ int main(int argc, char** argv) {
     if (run_osc_port) config.osc.port = *run_osc_port;
     if (run_no_session) config.session.dir.clear();
     run_command.config_path = config_path;
+    bench_command.config_path = config_path;
     if (print_config) {
       std::fputs(to_toml(config).c_str(), stdout);
       return 0;

@@ -1,10 +1,16 @@
 #include "train/distributed.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #include <torch/torch.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <stdexcept>
 
@@ -38,6 +44,20 @@ WorldConfig world_from_environment(WorldConfig world) {
   number("MASTER_PORT", world.master_port);
   if (const char* addr = std::getenv("MASTER_ADDR"); addr != nullptr && *addr != '\0') world.master_addr = addr;
   return world;
+}
+
+int free_loopback_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  const bool ok = fd >= 0 && ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+  const int error = errno;
+  if (fd >= 0) ::close(fd);
+  if (!ok) throw std::runtime_error(std::string("no free TCP port on 127.0.0.1: ") + std::strerror(error));
+  return ntohs(address.sin_port);
 }
 
 struct DataParallel::Group {
@@ -133,7 +153,25 @@ void collective(const WorldConfig& world, const char* what, Call call) {
 
 }  // namespace
 
+void DataParallel::expect_alike(const std::vector<at::Tensor>& tensors, const char* what) {
+  double count = 0;
+  for (const auto& t : tensors) count += static_cast<double>(t.numel());
+  std::vector<at::Tensor> counts{torch::full({2}, count, torch::kFloat64)};
+  counts[0][1].fill_(-count);  // the largest and, negated, the smallest count: alike when they match
+  c10d::AllreduceOptions largest;
+  largest.reduceOp = c10d::ReduceOp::MAX;
+  collective(world_, what, [&] { return group_->gloo->allreduce(counts, largest); });
+  const double most = counts[0][0].item<double>(), least = -counts[0][1].item<double>();
+  if (most != count || least != count)
+    throw std::runtime_error("distributed training: rank " + std::to_string(world_.rank) + ": the ranks disagree on " +
+                             "the model: this rank has " + std::to_string(static_cast<std::int64_t>(count)) +
+                             " numbers to exchange, another " +
+                             std::to_string(static_cast<std::int64_t>(most != count ? most : least)) +
+                             " (were they started with the same model settings?)");
+}
+
 void DataParallel::broadcast(const std::vector<at::Tensor>& tensors) {
+  expect_alike(tensors, "comparing the ranks' models");
   for (const auto& bucket : buckets_of(tensors, 64u << 20)) {
     std::vector<at::Tensor> flat{bucket.flat()};
     collective(world_, "broadcasting the weights", [&] { return group_->gloo->broadcast(flat); });
@@ -146,6 +184,10 @@ void DataParallel::average_gradients(const std::vector<at::Tensor>& parameters, 
   for (auto p : parameters) {
     if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
     grads.push_back(p.grad());
+  }
+  if (!gradients_checked_) {
+    expect_alike(grads, "comparing the ranks' models");
+    gradients_checked_ = true;
   }
   for (const auto& bucket : buckets_of(grads, bucket_bytes)) {
     std::vector<at::Tensor> flat{bucket.flat()};

@@ -38,6 +38,10 @@ std::string world_problem(const WorldConfig& world);
 // naming the variable and its value when one is not a number.
 WorldConfig world_from_environment(WorldConfig world);
 
+// A TCP port on 127.0.0.1 that is free now, for a rendezvous on this machine. Throws
+// std::runtime_error when there is none.
+int free_loopback_port();
+
 class DataParallel {
  public:
   // Joins the group: waits until every rank has joined, up to the timeout. Throws
@@ -50,7 +54,9 @@ class DataParallel {
   int rank() const { return world_.rank; }
   int world_size() const { return world_.world_size; }
 
-  // Every rank's `tensors` become rank 0's, in place.
+  // Every rank's `tensors` become rank 0's, in place. Like average_gradients, it first checks that
+  // every rank has as many numbers to exchange (ranks started with different model settings would
+  // otherwise make Gloo abort the process), and throws naming both counts when not.
   void broadcast(const std::vector<at::Tensor>& tensors);
   // The gradients of `parameters` become their mean across ranks, in place, all-reduced in
   // buckets of about `bucket_bytes` (one flat tensor per bucket). Parameters without a gradient
@@ -63,8 +69,10 @@ class DataParallel {
 
  private:
   struct Group;
+  void expect_alike(const std::vector<at::Tensor>& tensors, const char* what);
   WorldConfig world_;
   std::unique_ptr<Group> group_;
+  bool gradients_checked_ = false;
 };
 
 }  // namespace scorejam

@@ -177,6 +177,19 @@ TEST(Cli, BenchRunsASelectedBenchmarkAndWritesJson) {
   EXPECT_EQ(none.exit_code, 1);
 }
 
+// The data-parallel figures: one process, and two (the bench starts its peer rank and ends it).
+TEST(Cli, BenchMeasuresTrainingInOneProcessAndInTwo) {
+  auto dir = testing::scratch_dir("Cli.BenchMeasuresTrainingInOneProcessAndInTwo");
+  testing::write_text(dir / "tiny.toml", "[model]\nchannels = 2\nwidths = [8, 16]\nembed_dim = 16\nwindow_frames = 16\n");
+  auto run = scorejam("--config " + (dir / "tiny.toml").string() +
+                          " --threads 2 bench --config data-parallel --repetitions 1 --json " + (dir / "b.json").string(),
+                      dir);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(contains(run.out, "data_parallel/ranks:1")) << run.out;
+  EXPECT_TRUE(contains(run.out, "data_parallel/ranks:2")) << run.out;
+  EXPECT_TRUE(contains(slurp(dir / "b.json"), "\"samples_per_s\"")) << slurp(dir / "b.json");
+}
+
 // `scorejam run` records a session.trace beside session.mid, and `scorejam reproduce` runs the
 // session again from it: every hop alike, and the take it writes holds the notes that were played.
 TEST(Cli, ARecordedSessionIsReproducedFromItsTrace) {

@@ -145,6 +145,22 @@ TEST(DataParallel, ARankThatDiesEndsTheOthersWithAClearError) {
       << rank0.log();
 }
 
+// Ranks started with different models would make Gloo abort the process on the first exchange
+// (an exception on its own thread); they are told apart first, with an error on every rank.
+TEST(DataParallel, RanksWithDifferentModelsAreAClearErrorNotAnAbort) {
+  const auto dir = testing::scratch_dir("DataParallel.DifferentModels");
+  const int port = free_tcp_port();
+  auto args1 = rank_args(1, 2, port, 4, dir / "rank1.bin");
+  args1.insert(args1.end(), {"--hidden", "33"});
+  Worker rank0(rank_args(0, 2, port, 4, dir / "rank0.bin"), dir / "rank0.log");
+  Worker rank1(args1, dir / "rank1.log");
+  EXPECT_EQ(rank0.wait(std::chrono::seconds(60)), 1) << rank0.log();
+  EXPECT_EQ(rank1.wait(std::chrono::seconds(60)), 1) << rank1.log();
+  EXPECT_TRUE(contains(rank0.log(), "the ranks disagree on the model: this rank has 577 numbers to exchange, another 595"))
+      << rank0.log();
+  EXPECT_TRUE(contains(rank1.log(), "this rank has 595 numbers to exchange, another 577")) << rank1.log();
+}
+
 TEST(DataParallel, AGroupThatNeverFormsIsAClearErrorWithinTheTimeout) {
   const auto dir = testing::scratch_dir("DataParallel.NeverForms");
   const int port = free_tcp_port();

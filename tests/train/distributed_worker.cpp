@@ -2,7 +2,7 @@
 // Adam for --steps steps on data that depends only on the global sample number, so that two ranks
 // of --batch samples each see exactly what one process of 2 x --batch sees. Writes its final
 // weights (raw float32, parameter after parameter) to --out. --die-after N: this rank kills itself
-// (SIGKILL, as a crash would) after N steps. Exit 1 with the error on stderr when training fails.
+// (SIGKILL, as a crash would) after N steps. --hidden N: the hidden layer's width (32). Exit 1 with the error on stderr when training fails.
 #include <signal.h>
 #include <torch/torch.h>
 
@@ -26,7 +26,7 @@ std::pair<torch::Tensor, torch::Tensor> sample(std::int64_t step, std::int64_t i
 
 int main(int argc, char** argv) {
   scorejam::WorldConfig world;
-  int steps = 10, batch = 4, die_after = -1;
+  int steps = 10, batch = 4, die_after = -1, hidden = 32;
   std::string out;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i], value = argv[i + 1];
@@ -38,12 +38,13 @@ int main(int argc, char** argv) {
     else if (flag == "--batch") batch = std::stoi(value);
     else if (flag == "--die-after") die_after = std::stoi(value);
     else if (flag == "--out") out = value;
+    else if (flag == "--hidden") hidden = std::stoi(value);
   }
   try {
     torch::set_num_threads(1);
     scorejam::DataParallel group(world);
     torch::manual_seed(static_cast<std::uint64_t>(world.rank + 1));  // differs per rank until the broadcast
-    torch::nn::Sequential net(torch::nn::Linear(16, 32), torch::nn::Tanh(), torch::nn::Linear(32, 1));
+    torch::nn::Sequential net(torch::nn::Linear(16, hidden), torch::nn::Tanh(), torch::nn::Linear(hidden, 1));
     group.broadcast(net->parameters());
     torch::optim::Adam adam(net->parameters(), torch::optim::AdamOptions(1e-2));
     for (int step = 0; step < steps; ++step) {
