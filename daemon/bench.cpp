@@ -762,7 +762,9 @@ int run_bench(const BenchCommand& command, const ModelSpec& default_spec, int th
     register_seed(model, device);
   else
     register_default(model, device);
-  return run_registered(command);
+  const int result = run_registered(command);
+  benchmark::ClearRegisteredBenchmarks();  // ends what the benchmarks hold: the data-parallel peer rank
+  return result;
 }
 
 namespace {
