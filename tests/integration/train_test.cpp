@@ -105,6 +105,14 @@ TEST(Train, TwoLocalRanksTrainOneModelAndOnlyRankZeroWrites) {
       ++train_rows[line.substr(0, first)];
   }
   EXPECT_EQ(train_rows, (std::map<std::string, int>{{"5", 1}, {"10", 1}, {"step", 1}})) << csv;
+
+  // --resume in a data-parallel run: every rank loads the checkpoint, rank 0's weights go out.
+  auto resumed = scorejam("--config " + config.string() + " train --steps 15 --nproc 2 --resume " +
+                              (dir / "run" / "checkpoint.pt").string(), dir);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_TRUE(contains(resumed.err, "resumed from")) << resumed.err;
+  EXPECT_TRUE(contains(resumed.out, "trained to step 15")) << resumed.out;
+  EXPECT_EQ(load_checkpoint(dir / "run" / "checkpoint.pt").state.step, 15);
 }
 
 TEST(Train, DataParallelSettingsAreCheckedNamingWhatIsWrong) {
