@@ -1,6 +1,7 @@
 // MIDI ports through RtMidi (ALSA or JACK): opening, port lists, loss and reconnection by name.
 // Threads: everything here runs on the control thread except midi_input_callback (RtMidi's input
-// thread) and MidiOutput::send (the scheduler thread), which never lock, allocate, log or throw.
+// thread), MidiOutput::send (the scheduler thread) and, on JACK, the output's sender thread
+// (JackSender), which never lock, allocate, log or throw; the sender waits on its semaphore only.
 #include "realtime/midi_ports.h"
 
 #include <jack/jack.h>
