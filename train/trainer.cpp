@@ -301,7 +301,7 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
   const std::int64_t first_step = state.step;
   double loss_sum = 0;
   int loss_count = 0;
-  const bool tty = isatty(STDERR_FILENO);
+  const bool tty = lead && isatty(STDERR_FILENO);  // the progress line: rank 0's only
   while (state.step < c.max_steps) {
     // Every rank stops at the same step: a stop on one of them is a stop on all.
     const double elapsed_s = std::chrono::duration<double>(Clock::now() - started).count();
