@@ -9,15 +9,14 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <cstring>
-#include <thread>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <thread>
 
 #include "core/checkpoint.h"
 #include "core/audio_render.h"
@@ -395,9 +394,9 @@ int launch_local_ranks(int nproc, const std::vector<std::string>& rank_args, con
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
     pid_t pid = -1;
-    if (posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), envp.data()) != 0) {
+    if (const int error = posix_spawn(&pid, "/proc/self/exe", nullptr, nullptr, argv.data(), envp.data()); error != 0) {
       end_all(SIGTERM);
-      throw std::runtime_error("train --nproc: cannot start rank " + std::to_string(rank) + ": " + std::strerror(errno));
+      throw std::runtime_error("train --nproc: cannot start rank " + std::to_string(rank) + ": " + std::strerror(error));
     }
     ranks.push_back(pid);
   }
@@ -418,7 +417,8 @@ int launch_local_ranks(int nproc, const std::vector<std::string>& rank_args, con
       if (code != 0 && result == 0) {
         result = code;
         if (running > 0) {
-          spdlog::error("train: rank {} ended with code {}: stopping the other ranks", rank, code);
+          if (!stop_passed_on)  // after a stop every rank ends with 130: no news
+            spdlog::error("train: rank {} ended with code {}: stopping the other ranks", rank, code);
           end_all(SIGTERM);
           kill_at = std::chrono::steady_clock::now() + std::chrono::seconds(30);
         }

@@ -310,7 +310,7 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
     if (group) halt = group->average(halt) * group->world_size();  // the sum: > 0 when any rank would stop
     if (halt >= 1000.0) {
       report.stopped_early = true;
-      spdlog::warn("stopping at step {}: saving a checkpoint", state.step);
+      spdlog::warn("stopping at step {}{}", state.step, lead ? ": saving a checkpoint" : "");
       break;
     }
     if (halt > 0) {

@@ -129,11 +129,14 @@ TEST(Train, DataParallelSettingsAreCheckedNamingWhatIsWrong) {
   EXPECT_TRUE(contains(env.err, "RANK='first' is not a whole number")) << env.err;
 }
 
-TEST(Train, SigtermSavesACheckpointAndStops) {
-  auto dir = testing::scratch_dir("Train.SigtermSavesACheckpointAndStops");
+// SIGTERM to a training run after its fifth step: it saves a checkpoint and exits 130. `extra`:
+// more arguments (--nproc 2: the launcher passes the signal on to its ranks).
+void expect_sigterm_saves(const std::string& name, const std::vector<std::string>& extra) {
+  auto dir = testing::scratch_dir(name);
   const auto config = make_set_and_config(dir);
   const std::string exe = SCOREJAM_EXE, log = (dir / "log.txt").string();
   std::vector<std::string> args{exe, "--config", config.string(), "train", "--steps", "1000000"};
+  args.insert(args.end(), extra.begin(), extra.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -156,6 +159,12 @@ TEST(Train, SigtermSavesACheckpointAndStops) {
   EXPECT_EQ(WEXITSTATUS(status), 130) << testing::slurp(log);
   EXPECT_TRUE(contains(testing::slurp(log), "saving a checkpoint")) << testing::slurp(log);
   EXPECT_GE(load_checkpoint(dir / "run" / "checkpoint.pt").state.step, 5);
+}
+
+TEST(Train, SigtermSavesACheckpointAndStops) { expect_sigterm_saves("Train.SigtermSavesACheckpointAndStops", {}); }
+
+TEST(Train, SigtermToTheLauncherStopsEveryRankAndRankZeroSaves) {
+  expect_sigterm_saves("Train.SigtermToTheLauncherStopsEveryRankAndRankZeroSaves", {"--nproc", "2"});
 }
 
 // The bundled model, for real: it continues the bundled example with a note density in the range
