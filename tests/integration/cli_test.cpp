@@ -94,22 +94,21 @@ TEST(Cli, OutOfRangeConfigValueIsRejected) {
 // literal string that does not parse. What --print-config prints must load as it is.
 TEST(Cli, PrintedConfigLoadsBackEvenWithQuotesAndNewlinesInAString) {
   auto dir = testing::scratch_dir("Cli.PrintedConfigLoadsBackEvenWithQuotesAndNewlinesInAString");
-  testing::write_text(dir / "odd.toml", "[train]\ndata = \"\"\"first line\n'''\nlast line\"\"\"\n");
-  auto first = scorejam("--config " + (dir / "odd.toml").string() + " --print-config", dir);
-  ASSERT_EQ(first.exit_code, 0) << first.err;
-  testing::write_text(dir / "printed.toml", first.out);
-  auto again = scorejam("--config " + (dir / "printed.toml").string() + " --print-config", dir);
-  ASSERT_EQ(again.exit_code, 0) << again.err << "\n" << first.out;
-  EXPECT_EQ(again.out, first.out);
-  EXPECT_TRUE(contains(first.out, "first line\\n'''\\nlast line")) << first.out;
+  // Prints the config `text`, loads what was printed and prints it again: both prints alike.
+  auto round_trip = [&](const std::string& name, const std::string& text) {
+    testing::write_text(dir / (name + ".toml"), text);
+    auto first = scorejam("--config " + (dir / (name + ".toml")).string() + " --print-config", dir);
+    EXPECT_EQ(first.exit_code, 0) << first.err;
+    testing::write_text(dir / (name + "-printed.toml"), first.out);
+    auto again = scorejam("--config " + (dir / (name + "-printed.toml")).string() + " --print-config", dir);
+    EXPECT_EQ(again.exit_code, 0) << again.err << "\n" << first.out;
+    EXPECT_EQ(again.out, first.out);
+    return first.out;
+  };
+  const auto odd = round_trip("odd", "[train]\ndata = \"\"\"first line\n'''\nlast line\"\"\"\n");
+  EXPECT_TRUE(contains(odd, "first line\\n'''\\nlast line")) << odd;
   // A control character (here a carriage return) in a string was printed raw in a literal string.
-  testing::write_text(dir / "cr.toml", "[train]\ndata = \"maestro\\rcopy\"\n");
-  auto cr = scorejam("--config " + (dir / "cr.toml").string() + " --print-config", dir);
-  ASSERT_EQ(cr.exit_code, 0) << cr.err;
-  testing::write_text(dir / "cr-printed.toml", cr.out);
-  auto cr_again = scorejam("--config " + (dir / "cr-printed.toml").string() + " --print-config", dir);
-  ASSERT_EQ(cr_again.exit_code, 0) << cr_again.err << "\n" << cr.out;
-  EXPECT_EQ(cr_again.out, cr.out);
+  round_trip("cr", "[train]\ndata = \"maestro\\rcopy\"\n");
 }
 
 // Forty levels once passed every per-entry check and then shifted an int by 39 (undefined

@@ -5,9 +5,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,18 +34,6 @@ std::string slurp(const fs::path& path) {
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
-
-int free_tcp_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 // A worker process (distributed_worker.cpp), its stderr in `log`.
 class Worker {
@@ -106,12 +92,12 @@ std::vector<std::string> rank_args(int rank, int world, int port, int batch, con
 
 TEST(DataParallel, TwoRanksEndIdenticalAndEqualToOneProcessOnTheCombinedBatch) {
   const auto dir = testing::scratch_dir("DataParallel.TwoRanks");
-  const int port = free_tcp_port();
+  const int port = free_loopback_port();
   Worker rank0(rank_args(0, 2, port, 4, dir / "rank0.bin"), dir / "rank0.log");
   Worker rank1(rank_args(1, 2, port, 4, dir / "rank1.bin"), dir / "rank1.log");
   ASSERT_EQ(rank0.wait(std::chrono::seconds(60)), 0) << rank0.log();
   ASSERT_EQ(rank1.wait(std::chrono::seconds(60)), 0) << rank1.log();
-  Worker single(rank_args(0, 1, free_tcp_port(), 8, dir / "single.bin"), dir / "single.log");
+  Worker single(rank_args(0, 1, free_loopback_port(), 8, dir / "single.bin"), dir / "single.log");
   ASSERT_EQ(single.wait(std::chrono::seconds(60)), 0) << single.log();
 
   const auto w0 = weights(dir / "rank0.bin"), w1 = weights(dir / "rank1.bin"), w = weights(dir / "single.bin");
@@ -122,7 +108,7 @@ TEST(DataParallel, TwoRanksEndIdenticalAndEqualToOneProcessOnTheCombinedBatch) {
   for (std::size_t i = 0; i < w.size(); ++i) worst = std::max(worst, static_cast<double>(std::abs(w[i] - w0[i])));
   EXPECT_LT(worst, 1e-4) << "two ranks of 4 differ from one process of 8";
   // And the test can tell: one process on half the data ends elsewhere.
-  Worker half(rank_args(0, 1, free_tcp_port(), 4, dir / "half.bin"), dir / "half.log");
+  Worker half(rank_args(0, 1, free_loopback_port(), 4, dir / "half.bin"), dir / "half.log");
   ASSERT_EQ(half.wait(std::chrono::seconds(60)), 0) << half.log();
   const auto h = weights(dir / "half.bin");
   double apart = 0;
@@ -132,7 +118,7 @@ TEST(DataParallel, TwoRanksEndIdenticalAndEqualToOneProcessOnTheCombinedBatch) {
 
 TEST(DataParallel, ARankThatDiesEndsTheOthersWithAClearError) {
   const auto dir = testing::scratch_dir("DataParallel.ARankDies");
-  const int port = free_tcp_port();
+  const int port = free_loopback_port();
   auto args1 = rank_args(1, 2, port, 4, dir / "rank1.bin");
   args1.insert(args1.end(), {"--die-after", "5"});
   Worker rank0(rank_args(0, 2, port, 4, dir / "rank0.bin"), dir / "rank0.log");
@@ -149,7 +135,7 @@ TEST(DataParallel, ARankThatDiesEndsTheOthersWithAClearError) {
 // (an exception on its own thread); they are told apart first, with an error on every rank.
 TEST(DataParallel, RanksWithDifferentModelsAreAClearErrorNotAnAbort) {
   const auto dir = testing::scratch_dir("DataParallel.DifferentModels");
-  const int port = free_tcp_port();
+  const int port = free_loopback_port();
   auto args1 = rank_args(1, 2, port, 4, dir / "rank1.bin");
   args1.insert(args1.end(), {"--hidden", "33"});
   Worker rank0(rank_args(0, 2, port, 4, dir / "rank0.bin"), dir / "rank0.log");
@@ -163,7 +149,7 @@ TEST(DataParallel, RanksWithDifferentModelsAreAClearErrorNotAnAbort) {
 
 TEST(DataParallel, AGroupThatNeverFormsIsAClearErrorWithinTheTimeout) {
   const auto dir = testing::scratch_dir("DataParallel.NeverForms");
-  const int port = free_tcp_port();
+  const int port = free_loopback_port();
   auto args = rank_args(1, 2, port, 4, dir / "rank1.bin");
   args[args.size() - 3] = "2000";  // --timeout-ms
   const auto started = Clock::now();
