@@ -27,6 +27,21 @@ extern char** environ;
 namespace scorejam::testing {
 namespace {
 
+// Waits up to 1 s for /proc/<pid>/stat to show the process stopped ('T').
+void wait_until_stopped(pid_t pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/stat";
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::ifstream stat(path);
+    std::string line;
+    std::getline(stat, line);
+    const auto name_end = line.rfind(')');  // the state follows "pid (comm) "
+    if (name_end != std::string::npos && name_end + 2 < line.size() && line[name_end + 2] == 'T') return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ADD_FAILURE() << "jackd (pid " << pid << ") was not stopped 1 s after its SIGSTOP";
+}
+
 std::string find_on_path(const std::string& program) {
   const char* path = std::getenv("PATH");
   std::stringstream folders(path != nullptr ? path : "/usr/bin:/bin");
@@ -132,6 +147,12 @@ void JackServer::stall_for(std::chrono::milliseconds length) {
   const pid_t server = pid_;
   const timespec pause{static_cast<time_t>(length.count() / 1000), static_cast<long>(length.count() % 1000) * 1'000'000};
   ::kill(server, SIGSTOP);
+  // SIGSTOP takes effect asynchronously, and a process cycle that the server had already started
+  // still runs in the clients. Wait until the server is stopped and that cycle is over (a few
+  // periods of 2.67 ms; generous for a sanitizer build on a busy machine), so that the stall has
+  // begun when this returns and no MIDI sent afterwards leaves before the SIGCONT.
+  wait_until_stopped(server);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
   resumer_ = ::fork();
   if (resumer_ == 0) {  // async-signal-safe calls only
     ::nanosleep(&pause, nullptr);
