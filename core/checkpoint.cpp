@@ -250,6 +250,7 @@ void save_checkpoint(const fs::path& path, const ModelSpec& spec, ScoreNet& mode
   archive.write("state", state_tensor);
   archive.write("checksum", torch::tensor({content_checksum(spec_text, state_tensor, model, ema)}));
   archive.write("last_val_loss", torch::tensor({state.last_val_loss}, torch::kFloat64));
+  archive.write("epoch_windows", torch::tensor({state.epoch_windows}));
   torch::serialize::OutputArchive model_archive, ema_archive;
   model->save(model_archive);
   ema->save(ema_archive);
@@ -310,6 +311,11 @@ LoadedCheckpoint load_checkpoint(const fs::path& path) {
   out.state.step = state[0].item<int64_t>();
   out.state.epoch = state[1].item<int64_t>();
   out.state.last_val_loss = read_values("last_val_loss", 1, false).item<double>();
+  if (torch::Tensor t; archive.try_read("epoch_windows", t)) {  // optional: older checkpoints lack it
+    out.state.epoch_windows = read_values("epoch_windows", 1, true).item<int64_t>();
+    if (out.state.epoch_windows < 0)
+      throw CheckpointError(name + ": not a scorejam checkpoint ('epoch_windows' is negative)");
+  }
   try {
     out.model = ScoreNet(out.spec.net, Sde{out.spec.sde});
     out.ema = ScoreNet(out.spec.net, Sde{out.spec.sde});

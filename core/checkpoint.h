@@ -28,6 +28,9 @@ struct TrainingState {
   std::int64_t epoch = 0;
   double last_val_loss = 0;  // 0 when never validated
   std::string run_config;    // the training run's effective config, as TOML
+  // Windows of the epoch's plan already taken (train/epoch_plan.h), so that --resume goes on where
+  // the run stopped. 0 in checkpoints written before it was kept.
+  std::int64_t epoch_windows = 0;
 };
 
 class CheckpointError : public std::runtime_error {

@@ -2,6 +2,7 @@
 // run. No LibTorch.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -25,6 +26,10 @@ class EpochPlan {
   // This rank's windows of the next step; a new epoch starts when this one has no full step left.
   std::vector<Window> next(int rank);
   std::int64_t epoch() const { return epoch_; }
+  // Windows of this epoch taken so far; skip() goes on from there, as a resumed run does (a set
+  // that has changed meanwhile gets at most its whole epoch skipped).
+  std::size_t taken() const { return cursor_; }
+  void skip(std::size_t windows) { cursor_ = std::min(windows, order_.size()); }
   // Steps in the epoch now planned.
   std::int64_t steps() const;
 

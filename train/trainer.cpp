@@ -32,6 +32,17 @@ torch::Device pick_device(const std::string& name) {
   return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
 }
 
+// The seed of a step's random draws (pitch shifts, context masks, diffusion times and noise): a
+// function of the run's seed, the step and the rank alone, so that a resumed run draws what the
+// uninterrupted one would have, and ranks draw differently (splitmix64's mixer).
+std::uint64_t step_seed(std::uint64_t seed, std::int64_t step, int rank) {
+  std::uint64_t z = seed * 0x9E3779B97F4A7C15ull + static_cast<std::uint64_t>(step) * 0xBF58476D1CE4E5B9ull +
+                    static_cast<std::uint64_t>(rank) * 0x94D049BB133111EBull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 // Random training windows from a set of performances.
 class WindowSampler {
  public:
@@ -71,6 +82,7 @@ class WindowSampler {
     return mask;
   }
 
+  void reseed(std::uint64_t seed) { rng_.seed(seed); }
   std::size_t size() const { return performances_.size(); }
   std::vector<int> frames() const {
     std::vector<int> out;
@@ -242,13 +254,15 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
   auto train_perfs = load("train");
   if (train_perfs.empty()) throw std::runtime_error(c.data + ": no readable performance in the train split");
   auto val_perfs = load("validation");
-  // The windows come from the epoch's plan (alike on every rank; each rank its share). Pitch
-  // shifts and context masks are drawn per rank, from the seed, the step and the rank. A resumed
-  // run starts its epoch's plan again from the beginning.
-  WindowSampler windows(std::move(train_perfs), spec, c.pitch_shift,
-                        c.seed * 1000003 + static_cast<std::uint64_t>(state.step) +
-                            static_cast<std::uint64_t>(world.rank) * 0x9E3779B97F4A7C15ull);
+  // The windows come from the epoch's plan (alike on every rank; each rank its share); a resumed
+  // run goes on with its epoch where it stopped. Everything random in a step is drawn from
+  // step_seed(), so that a run resumed from a checkpoint is the run that was not interrupted.
+  WindowSampler windows(std::move(train_perfs), spec, c.pitch_shift, c.seed);
   EpochPlan plan(windows.frames(), spec.window_frames, c.batch_size, std::max(1, world.world_size), c.seed, state.epoch);
+  if (state.epoch_windows > 0) {
+    plan.skip(static_cast<std::size_t>(state.epoch_windows));
+    spdlog::info("going on with epoch {} after {} of its windows", state.epoch + 1, plan.taken());
+  }
   spdlog::info("an epoch: {} steps of {} windows{}", plan.steps(), c.batch_size * std::max(1, world.world_size),
                group ? fmt::format(" ({} on each of {} ranks)", c.batch_size, world.world_size) : "");
 
@@ -275,6 +289,7 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
   if (lead && !fresh_csv) read_loss_csv(csv_path, train_history, val_history);
   auto save = [&]() {
     if (!lead) return;
+    state.epoch_windows = static_cast<std::int64_t>(plan.taken());
     save_checkpoint(checkpoint_path, spec, model, ema, &adam, state);
     write_loss_png(train_history, val_history, fs::path(c.out_dir) / "loss.png",
                    "scorejam training: " + std::to_string(model->parameter_count()) + " parameters");
@@ -323,6 +338,9 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
       if (tty) std::fprintf(stderr, "\n");
       spdlog::info("epoch {} done at step {}: validation loss {:.2f}", state.epoch, state.step, validate());
     }
+    const auto seed = step_seed(c.seed, state.step, world.rank);
+    windows.reseed(seed);
+    torch::manual_seed(seed);
     auto batch = make_batch(windows, spec, c.batch_size, c.no_context_probability, device, planned);
     auto loss = dsm_loss(model, batch.x0, batch.known, batch.mask);
     adam.zero_grad();

@@ -34,7 +34,7 @@ struct Saved {
 Saved save_tiny(const fs::path& path, std::int64_t step, torch::optim::Optimizer* optimizer = nullptr) {
   torch::manual_seed(static_cast<uint64_t>(step));
   Saved s{ScoreNet(tiny_spec().net, Sde{}), ScoreNet(tiny_spec().net, Sde{})};
-  TrainingState state{step, 3, 123.5, "[train]\nseed = 1\n"};
+  TrainingState state{step, 3, 123.5, "[train]\nseed = 1\n", 17};
   save_checkpoint(path, tiny_spec(), s.model, s.ema, optimizer, state);
   return s;
 }
@@ -53,6 +53,7 @@ TEST(Checkpoint, RoundTripKeepsWeightsSpecAndState) {
   EXPECT_EQ(loaded.spec, tiny_spec());
   EXPECT_EQ(loaded.state.step, 42);
   EXPECT_EQ(loaded.state.epoch, 3);
+  EXPECT_EQ(loaded.state.epoch_windows, 17);
   EXPECT_EQ(loaded.state.last_val_loss, 123.5);
   EXPECT_EQ(loaded.state.run_config, "[train]\nseed = 1\n");
   EXPECT_TRUE(same_weights(loaded.model, saved.model));

@@ -50,6 +50,15 @@ fs::path make_set_and_config(const fs::path& dir) {
   return config;
 }
 
+// The model's and the EMA's weights are equal, bit for bit.
+void expect_same_weights(const LoadedCheckpoint& a, const LoadedCheckpoint& b) {
+  for (auto [x, y] : {std::pair{a.model, b.model}, std::pair{a.ema, b.ema}}) {
+    const auto px = x->named_parameters(), py = y->named_parameters();
+    ASSERT_EQ(px.size(), py.size());
+    for (const auto& p : px) EXPECT_TRUE(torch::equal(p.value(), py[p.key()])) << p.key() << " differs";
+  }
+}
+
 TEST(Train, TrainsWritesItsFilesAndResumes) {
   auto dir = testing::scratch_dir("Train.TrainsWritesItsFilesAndResumes");
   const auto config = make_set_and_config(dir);
@@ -83,6 +92,31 @@ TEST(Train, TrainsWritesItsFilesAndResumes) {
   EXPECT_GT(read_midi_file(dir / "samples" / "sample_00.mid").notes.size(), 0u);
 }
 
+// A run stopped mid-epoch and resumed is the run that was never stopped: it goes on with its
+// epoch's windows where it stopped, and every random draw of a step comes from the seed, the step
+// and the rank, so the weights come out bit for bit the same (the 14 steps cross an epoch's end).
+TEST(Train, AResumedRunEndsWithTheWeightsOfTheRunThatWasNotStopped) {
+  auto dir = testing::scratch_dir("Train.AResumedRunEndsWithTheWeightsOfTheRunThatWasNotStopped");
+  const auto config = make_set_and_config(dir);
+  const std::string train = "--threads 2 --config " + config.string() + " train ";
+  auto whole = scorejam(train + "--steps 14 --out " + (dir / "whole").string(), dir);
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  auto first = scorejam(train + "--steps 6 --out " + (dir / "parts").string(), dir);
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  auto second = scorejam(train + "--steps 14 --out " + (dir / "parts").string() + " --resume " +
+                             (dir / "parts" / "checkpoint.pt").string(), dir);
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_TRUE(contains(second.err, "going on with epoch 1 after 24 of its windows")) << second.err;
+
+  auto a = load_checkpoint(dir / "whole" / "checkpoint.pt"), b = load_checkpoint(dir / "parts" / "checkpoint.pt");
+  EXPECT_EQ(a.state.step, 14);
+  EXPECT_EQ(b.state.step, 14);
+  EXPECT_GE(a.state.epoch, 1) << "the run did not reach an epoch's end";
+  EXPECT_EQ(b.state.epoch, a.state.epoch);
+  EXPECT_EQ(b.state.epoch_windows, a.state.epoch_windows);
+  expect_same_weights(a, b);
+}
+
 // Data-parallel on one machine: `--nproc 2` launches two ranks of the run over loopback Gloo. They
 // train one model; rank 0 alone reports, writes the checkpoint and writes the loss history.
 TEST(Train, TwoLocalRanksTrainOneModelAndOnlyRankZeroWrites) {
@@ -112,7 +146,13 @@ TEST(Train, TwoLocalRanksTrainOneModelAndOnlyRankZeroWrites) {
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_TRUE(contains(resumed.err, "resumed from")) << resumed.err;
   EXPECT_TRUE(contains(resumed.out, "trained to step 15")) << resumed.out;
-  EXPECT_EQ(load_checkpoint(dir / "run" / "checkpoint.pt").state.step, 15);
+  const auto parts = load_checkpoint(dir / "run" / "checkpoint.pt");
+  EXPECT_EQ(parts.state.step, 15);
+  // ... and ends as the data-parallel run that was never stopped.
+  auto whole = scorejam("--config " + config.string() + " train --steps 15 --nproc 2 --out " +
+                            (dir / "whole").string(), dir);
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  expect_same_weights(load_checkpoint(dir / "whole" / "checkpoint.pt"), parts);
 }
 
 TEST(Train, DataParallelSettingsAreCheckedNamingWhatIsWrong) {

@@ -40,6 +40,29 @@ TEST(EpochPlan, DependsOnTheSeedAndTheEpochOnly) {
   EXPECT_NE(first, other_epoch.next(0));
 }
 
+// A resumed run: a plan that skips what an earlier one took goes on as that one does, into the
+// next epoch too, even with another world size (the order depends on the seed and epoch only).
+TEST(EpochPlan, SkippingWhatWasTakenGoesOnWhereTheRunStopped) {
+  EpochPlan run(kFrames, 64, 4, 2, 7, 0);
+  for (int step = 0; step < 3; ++step) run.next(0);
+  EXPECT_EQ(run.taken(), 3u * 8);
+  EpochPlan resumed(kFrames, 64, 4, 2, 7, 0), resumed_alone(kFrames, 64, 8, 1, 7, 0);
+  resumed.skip(run.taken());
+  resumed_alone.skip(run.taken());
+  for (std::int64_t step = 3; step < run.steps() + 2; ++step) {
+    const auto expected = run.next(0);
+    EXPECT_EQ(resumed.next(0), expected) << "step " << step;
+    auto alone = resumed_alone.next(0);
+    alone.resize(4);  // rank 0's share of the same global batch
+    EXPECT_EQ(alone, expected) << "step " << step;
+  }
+  EXPECT_EQ(resumed.epoch(), 1);
+  EpochPlan beyond(kFrames, 64, 4, 2, 7, 0);
+  beyond.skip(1'000'000);  // a set that shrank since: the epoch is over
+  beyond.next(0);
+  EXPECT_EQ(beyond.epoch(), 1);
+}
+
 TEST(EpochPlan, ASetSmallerThanAStepStillMakesSteps) {
   EpochPlan plan({70}, 64, 4, 2, 1, 0);  // one window in all
   EXPECT_EQ(plan.steps(), 1);
