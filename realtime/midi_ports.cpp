@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
@@ -156,6 +157,19 @@ void abandon(std::unique_ptr<T>& client) {
   kept->push_back(client.release());
 }
 
+// RtMidi 5's JACK output frees its ring buffer before it closes its client, so a process cycle that
+// began just before the port closed can read freed memory: `realtime_tests` crashed in 6 of 120
+// runs of one test (jack_ringbuffer_peek in RtMidi's process callback). Closing the port first and
+// letting a few cycles pass before the destructor frees the buffer closes that window. `cycle`:
+// the server's period, when known. Control thread only (it sleeps).
+void close_jack_output(std::unique_ptr<RtMidiOut>& out, std::chrono::nanoseconds cycle) {
+  if (!out) return;
+  out->closePort();  // from the next cycle on, RtMidi's callback returns before touching the buffer
+  std::this_thread::sleep_for(std::clamp(4 * cycle, std::chrono::nanoseconds(std::chrono::milliseconds(20)),
+                                         std::chrono::nanoseconds(std::chrono::milliseconds(200))));
+  out.reset();
+}
+
 // A JACK client of our own that only listens for the server going away. RtMidi registers no
 // shutdown callback, so its clients are never told; once the server is gone every call on them
 // fails, and a server that comes back does not bring their ports back. jack_on_shutdown runs on
@@ -173,6 +187,13 @@ class JackWatch {
   JackWatch(const JackWatch&) = delete;
   JackWatch& operator=(const JackWatch&) = delete;
   bool lost() const { return client_ == nullptr || lost_.load(); }
+  // The server's process cycle (period / sample rate); zero when there is no server.
+  std::chrono::nanoseconds cycle() const {
+    if (lost()) return {};
+    const jack_nframes_t rate = jack_get_sample_rate(client_);
+    return rate == 0 ? std::chrono::nanoseconds{}
+                     : std::chrono::nanoseconds(std::int64_t{jack_get_buffer_size(client_)} * 1'000'000'000 / rate);
+  }
   // Whether `port` (another client's) is connected to a port of `our_client`: a port that left and
   // came back between two polls has its old name but not our connection.
   bool connected(const std::string& port, const std::string& our_client) const {
@@ -707,6 +728,7 @@ MidiOutput::~MidiOutput() {
     abandon(s.watch);
   }
   s.sender.reset();
+  if (s.api == MidiApi::kJack) close_jack_output(s.out, s.watch ? s.watch->cycle() : std::chrono::nanoseconds{});
 }
 
 void MidiOutput::send(const std::uint8_t* bytes, std::size_t size) noexcept {
@@ -782,6 +804,7 @@ PortEvent MidiOutput::poll() {
     } catch (const MidiError& e) {
       s.last_error = e.what();
       s.stop_sending();
+      if (s.api == MidiApi::kJack) close_jack_output(s.out, s.watch ? s.watch->cycle() : std::chrono::nanoseconds{});
       s.out.reset();
       s.lister.reset();
       s.watch.reset();
