@@ -126,7 +126,7 @@ class DaemonTest : public ::testing::Test {
   void connect_clients() {
     synth_in_.reset();
     keyboard_.reset();
-    keyboard_ = std::make_unique<RtMidiOut>(RtMidi::UNIX_JACK, "test-keyboard");
+    keyboard_.reset(new RtMidiOut(RtMidi::UNIX_JACK, "test-keyboard"));
     RtMidiIn probe(RtMidi::UNIX_JACK, "test-probe");
     const auto until = Clock::now() + 60s;
     while ((port_index(*keyboard_, "scorejam:in") == ~0u || port_index(probe, "scorejam-out:out") == ~0u) &&
@@ -235,7 +235,7 @@ class DaemonTest : public ::testing::Test {
   std::filesystem::path dir_;
   int osc_port_ = 0;
   std::unique_ptr<Daemon> daemon_;
-  std::unique_ptr<RtMidiOut> keyboard_;
+  testing::Player keyboard_;
   std::mutex heard_mutex_;
   std::vector<std::vector<unsigned char>> heard_;
   std::unique_ptr<RtMidiIn> synth_in_;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <rtmidi/RtMidi.h>
 
 #include "realtime/midi_ports.h"
 
@@ -58,6 +60,26 @@ std::string unique_name(const char* prefix) {
   return std::string(prefix) + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
 }
 
+// Serialises the start of test servers across processes (ctest -j runs several at once): two jackd
+// starting together on a machine with no JACK shared-memory registry yet (a fresh CI machine, or
+// after /dev/shm/jack* was cleared) made both, or their first clients, fail ("Cannot connect to
+// server socket"), seen here in 4 of the first 40 tests. Held until the server takes clients.
+class StartLock {
+ public:
+  StartLock() : fd_(::open((std::filesystem::temp_directory_path() / "scorejam-jackd-start.lock").c_str(),
+                           O_RDWR | O_CREAT | O_CLOEXEC, 0666)) {
+    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+  }
+  ~StartLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+  }
+  StartLock(const StartLock&) = delete;
+  StartLock& operator=(const StartLock&) = delete;
+
+ private:
+  int fd_;
+};
+
 }  // namespace
 
 JackServer::JackServer() : name_(unique_name("scorejam-test")) {
@@ -82,6 +104,7 @@ JackServer::JackServer() : name_(unique_name("scorejam-test")) {
 
 void JackServer::start() {
   ok_ = false;
+  const StartLock one_at_a_time;
   const std::string& jackd = jackd_;
   std::vector<std::string> args = {jackd, "-n", name_, "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "128"};
   std::vector<char*> argv;
@@ -140,6 +163,12 @@ JackServer::~JackServer() {
     std::error_code ignored;
     std::filesystem::remove_all(folder_, ignored);
   }
+}
+
+void ClosePlayer::operator()(RtMidiOut* player) const {
+  player->closePort();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  delete player;
 }
 
 void JackServer::stall_for(std::chrono::milliseconds length) {

@@ -8,9 +8,20 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 
+class RtMidiOut;
+
 namespace scorejam::testing {
+
+// A test's own JACK MIDI output (a keyboard, a player), closed as scorejam closes its own: RtMidi 5
+// frees an output's buffer before it closes the client, so a process cycle under way can read
+// freed memory (realtime/midi_ports.cpp, close_jack_output). The port closes first, then 20 ms.
+struct ClosePlayer {
+  void operator()(RtMidiOut* player) const;
+};
+using Player = std::unique_ptr<RtMidiOut, ClosePlayer>;
 
 class JackServer {
  public:

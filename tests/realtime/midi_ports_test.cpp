@@ -83,8 +83,8 @@ void drain(Queue& queue) {
 
 // A test client playing into scorejam: JACK client `client` with port "out", either virtual or
 // connected to `target`.
-std::unique_ptr<RtMidiOut> make_player(const std::string& client, const std::string& target = "") {
-  auto player = std::make_unique<RtMidiOut>(RtMidi::UNIX_JACK, client);
+testing::Player make_player(const std::string& client, const std::string& target = "") {
+  testing::Player player(new RtMidiOut(RtMidi::UNIX_JACK, client));
   if (target.empty())
     player->openVirtualPort("out");
   else
