@@ -668,6 +668,12 @@ struct MidiOutput::Impl {
     return true;
   }
 
+  // Destroys the RtMidi client; on JACK, the port closes first (close_jack_output).
+  void close_out() {
+    if (api == MidiApi::kJack) close_jack_output(out, watch ? watch->cycle() : std::chrono::nanoseconds{});
+    out.reset();
+  }
+
   // After a send stuck in a server that went away: the sender and its send state stay with the
   // stuck thread (the client is abandoned by the caller); this output starts afresh.
   void abandon_stuck_sender() {
@@ -728,7 +734,7 @@ MidiOutput::~MidiOutput() {
     abandon(s.watch);
   }
   s.sender.reset();
-  if (s.api == MidiApi::kJack) close_jack_output(s.out, s.watch ? s.watch->cycle() : std::chrono::nanoseconds{});
+  s.close_out();
 }
 
 void MidiOutput::send(const std::uint8_t* bytes, std::size_t size) noexcept {
@@ -804,8 +810,7 @@ PortEvent MidiOutput::poll() {
     } catch (const MidiError& e) {
       s.last_error = e.what();
       s.stop_sending();
-      if (s.api == MidiApi::kJack) close_jack_output(s.out, s.watch ? s.watch->cycle() : std::chrono::nanoseconds{});
-      s.out.reset();
+      s.close_out();
       s.lister.reset();
       s.watch.reset();
       return PortEvent::kNone;
