@@ -45,7 +45,14 @@ ContinuationResult continue_notes(ScoreNet& net, const ModelSpec& spec, const Co
     config.seed = request.sampler.seed + static_cast<std::uint64_t>(result.windows) * 7919;
     const Inpainting inpainting{x, mask};
     auto sampled = sample(net, x.sizes(), config, &inpainting);
-    buffer.slice(3, done, done + fresh).copy_(sampled.x.slice(3, known, known + fresh));
+    // What the next window knows must look like what training showed the network as a known past:
+    // a roll of notes, not the sampler's raw values. So the window's notes are decoded and drawn
+    // again, as the live daemon draws what it played.
+    for (int b = 0; b < request.count; ++b) {
+      const auto notes = decode_roll(tensor_to_roll(sampled.x[b], fs), request.thresholds);
+      const auto clean = roll_to_tensor(render_roll(notes, fs, 0, window), channels).to(options);
+      buffer[b].slice(2, done, done + fresh).copy_(clean.slice(2, known, known + fresh));
+    }
     result.nfe += sampled.nfe;
     ++result.windows;
     done += fresh;

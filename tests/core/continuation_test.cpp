@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <filesystem>
+
 namespace scorejam {
 namespace {
 
@@ -61,6 +63,49 @@ TEST(Continuation, IsReproducibleFromItsSeed) {
   auto a = continue_notes(net, spec, request);
   auto b = continue_notes(net, spec, request);
   EXPECT_EQ(a.generated, b.generated);
+}
+
+// A window's known past is what was played before it, as notes: a long continuation must go on from
+// its own first window exactly as it would from a prompt of that window's notes. (It used to hand
+// the next window the sampler's raw values, which no training window looks like, and the model
+// played half as many notes again after every seam.) The bundled model, so that there are notes.
+TEST(Continuation, TheNextWindowKnowsTheNotesOfTheLastOneAsIfTheyHadBeenPlayed) {
+  const auto model = std::filesystem::path(SCOREJAM_SOURCE_DIR) / "models" / "scorejam-default.pt";
+  ASSERT_TRUE(std::filesystem::exists(model)) << model << " is missing: the bundled model must be committed";
+  auto loaded = load_checkpoint(model);
+  loaded.ema->eval();
+  torch::NoGradGuard no_grad;
+  const double fs = loaded.spec.roll.fs_hz;
+  const double window_s = loaded.spec.window_frames / fs;
+
+  ContinuationRequest request;  // from nothing: a whole first window, then half windows
+  request.sampler = {SamplerKind::kPredictorCorrector, 10};
+  request.sampler.seed = 5;
+  request.seconds = window_s * 1.5;
+  const auto whole = continue_notes(loaded.ema, loaded.spec, request);
+  ASSERT_EQ(whole.windows, 2);
+
+  request.seconds = window_s;
+  const auto first = continue_notes(loaded.ema, loaded.spec, request);
+  ASSERT_GE(first.generated[0].size(), 5u) << "the bundled model played almost nothing";
+
+  request.prompt = first.generated[0];
+  request.prompt_seconds = window_s;
+  request.seconds = window_s / 2;
+  request.sampler.seed += 7919;  // the second window's seed
+  const auto second = continue_notes(loaded.ema, loaded.spec, request);
+
+  std::vector<Note> expected;
+  for (const auto& n : whole.generated[0])
+    if (n.start_s >= window_s) expected.push_back({n.start_s - window_s, n.end_s - window_s, n.pitch, n.velocity, 0});
+  ASSERT_FALSE(expected.empty()) << "the second window played nothing";
+  ASSERT_EQ(second.generated[0].size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(second.generated[0][i].pitch, expected[i].pitch) << "note " << i;
+    EXPECT_EQ(second.generated[0][i].velocity, expected[i].velocity) << "note " << i;
+    EXPECT_NEAR(second.generated[0][i].start_s, expected[i].start_s, 1e-9) << "note " << i;
+    EXPECT_NEAR(second.generated[0][i].end_s, expected[i].end_s, 1e-9) << "note " << i;
+  }
 }
 
 TEST(Continuation, NotesBetweenCutsAndShifts) {
