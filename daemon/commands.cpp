@@ -196,8 +196,21 @@ std::vector<SamplerConfig> sampler_settings(const std::vector<std::string>& text
   return samplers;
 }
 
+// What the table calls each model: the file's stem, or its folder and stem where two files share a
+// stem (runs/small/checkpoint.pt and runs/large/checkpoint.pt are "small/checkpoint", "large/checkpoint").
+std::vector<std::string> model_labels(const std::vector<fs::path>& paths) {
+  std::vector<std::string> labels;
+  for (const auto& path : paths) {
+    const bool shared = std::count_if(paths.begin(), paths.end(),
+                                      [&](const fs::path& other) { return other.stem() == path.stem(); }) > 1;
+    const auto folder = path.parent_path().filename();
+    labels.push_back(shared && !folder.empty() ? (folder / path.stem()).string() : path.stem().string());
+  }
+  return labels;
+}
+
 // One model with one sampler setting continuing every prompt, judged.
-SystemResult judge_model(const fs::path& path, LoadedCheckpoint& loaded, const SamplerConfig& sampler,
+SystemResult judge_model(const std::string& label, LoadedCheckpoint& loaded, const SamplerConfig& sampler,
                          const std::vector<EvalPrompt>& prompts, const EvalOptions& options, const Config& config,
                          std::vector<std::vector<Note>>& continuations) {
   ContinuationRequest request;
@@ -212,14 +225,14 @@ SystemResult judge_model(const fs::path& path, LoadedCheckpoint& loaded, const S
     continuations.push_back(result.generated.front());
     wall += result.wall_s;
     nfe += result.nfe;
-    spdlog::debug("{} prompt {}/{}: {} notes in {:.2f} s", path.filename().string(), i + 1, prompts.size(),
+    spdlog::debug("{} prompt {}/{}: {} notes in {:.2f} s", label, i + 1, prompts.size(),
                   continuations.back().size(), result.wall_s);
   }
   const auto n = static_cast<double>(prompts.size());
-  auto judged = judge_system(fmt::format("{} ({} {})", path.stem().string(), to_string(sampler.kind), sampler.steps),
+  auto judged = judge_system(fmt::format("{} ({} {})", label, to_string(sampler.kind), sampler.steps),
                              prompts, continuations, options, wall / n);
   judged.nfe_per_continuation = nfe / n;
-  judged.series = fmt::format("{} {}", path.stem().string(), to_string(sampler.kind));
+  judged.series = fmt::format("{} {}", label, to_string(sampler.kind));
   judged.steps_label = std::to_string(sampler.steps);
   return judged;
 }
@@ -330,16 +343,18 @@ int run_eval(const EvalCommand& command, const Config& config) {
   auto checkpoints = command.checkpoints;
   if (checkpoints.empty()) checkpoints.push_back(config.sample.checkpoint);
   const auto samplers = sampler_settings(command.samplers, config.sample.sampler);
-  for (const auto& checkpoint : checkpoints) {
-    const auto path = resolve_model_path(checkpoint);
-    auto loaded = load_checkpoint(path);
+  std::vector<fs::path> paths;
+  for (const auto& checkpoint : checkpoints) paths.push_back(resolve_model_path(checkpoint));
+  const auto labels = model_labels(paths);
+  for (std::size_t m = 0; m < paths.size(); ++m) {
+    auto loaded = load_checkpoint(paths[m]);
     loaded.ema->eval();
     const double horizon_s = (loaded.spec.window_frames - loaded.spec.window_frames / 2) / loaded.spec.roll.fs_hz;
     if (seams.empty() && horizon_s > 0)
       for (double t = horizon_s; t < options.seconds - 1e-9; t += horizon_s) seams.push_back(t);
     for (const auto& sampler : samplers) {
       played.emplace_back();
-      systems.push_back(judge_model(path, loaded, sampler, prompts, options, config, played.back()));
+      systems.push_back(judge_model(labels[m], loaded, sampler, prompts, options, config, played.back()));
     }
   }
 

@@ -35,7 +35,7 @@ struct DataConfig {
 std::filesystem::path roll_cache_dir(const DataConfig& data);
 
 // The sampler `sample`, `eval` and `run` start with: the setting `scorejam eval` judged best for the
-// bundled model (README, "Judging the music"): predictor-corrector, 50 steps, guidance 3.
+// bundled model (README, "Judging the music"): predictor-corrector, 30 steps, guidance 3.
 SamplerConfig default_sampler();
 
 // [model]: the network and SDE of a new model (a checkpoint brings its own).

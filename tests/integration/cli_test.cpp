@@ -297,6 +297,27 @@ TEST(Cli, RollOfAMaestroEntryIsTitledWithComposerAndTitle) {
   EXPECT_GT(png_size(dir / "bach.png").first, 0);
 }
 
+// Training runs all write checkpoint.pt; eval must tell them apart in its table.
+TEST(Cli, EvalNamesModelsThatShareAFileNameByTheirFolder) {
+  auto zip = testing::maestro_subset();
+  if (!zip) GTEST_SKIP() << "shared data absent: ../shared/data/maestro-asap-subset.zip not found (set SCOREJAM_MAESTRO)";
+  auto dir = testing::scratch_dir("Cli.EvalNamesModelsThatShareAFileNameByTheirFolder");
+  const fs::path model = fs::path(SCOREJAM_SOURCE_DIR) / "models" / "scorejam-default.pt";
+  for (const char* run : {"small", "large"}) {
+    fs::create_directories(dir / run);
+    fs::copy_file(model, dir / run / "checkpoint.pt");
+  }
+  auto run = scorejam("eval --data " + zip->string() + " --pieces 1 --prompts-per-piece 1 --seconds 2 --steps 3 " +
+                          "--guidance 1 --baselines real --pictures 0 --checkpoint " +
+                          (dir / "small" / "checkpoint.pt").string() + " --checkpoint " +
+                          (dir / "large" / "checkpoint.pt").string() + " -o " + (dir / "out").string(),
+                      dir);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto table = slurp(dir / "out" / "table.md");
+  EXPECT_TRUE(contains(table, "| small/checkpoint (pc 3) |")) << table;
+  EXPECT_TRUE(contains(table, "| large/checkpoint (pc 3) |")) << table;
+}
+
 TEST(Cli, RollOfADataSetWithoutIndexAsksForOne) {
   auto dir = testing::scratch_dir("Cli.RollOfADataSetWithoutIndexAsksForOne");
   auto run = scorejam("roll " + dir.string(), dir);
