@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <sstream>
 #include <random>
@@ -90,6 +91,34 @@ TEST(Train, TrainsWritesItsFilesAndResumes) {
   for (const char* file : {"sample_00.mid", "sample_00.png", "sample_01.mid", "sample_01.png"})
     EXPECT_TRUE(fs::exists(dir / "samples" / file)) << file;
   EXPECT_GT(read_midi_file(dir / "samples" / "sample_00.mid").notes.size(), 0u);
+}
+
+// With a time limit, the progress line's ETA is when the limit ends the run, not when max_steps
+// would (a run of --minutes 65 said "ETA 23:14:04"). The line is drawn on a terminal, so the run
+// gets one (util-linux's `script`, in Debian's essential bsdutils).
+TEST(Train, TheEtaOfATimeLimitedRunIsItsTimeLimit) {
+  auto dir = testing::scratch_dir("Train.TheEtaOfATimeLimitedRunIsItsTimeLimit");
+  const auto config = make_set_and_config(dir);
+  auto text = testing::slurp(config);
+  text.replace(text.find("log_every = 5"), 13, "log_every = 1");  // a line every step, however slow
+  testing::write_text(config, text);
+  const auto command = std::string(SCOREJAM_EXE) + " --config " + config.string() +
+                       " train --steps 10000000 --minutes 0.1";
+  const auto out = dir / "terminal.txt";
+  const int status = std::system(("script -qec '" + command + "' /dev/null > " + out.string() + " 2>&1").c_str());
+  const auto terminal = testing::slurp(out);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << terminal;
+  EXPECT_TRUE(contains(terminal, "time limit of 0.1 minutes reached")) << terminal;
+  int progress_lines = 0;
+  for (std::size_t at = terminal.find("steps/s ETA "); at != std::string::npos;
+       at = terminal.find("steps/s ETA ", at + 1)) {
+    ++progress_lines;
+    int h = -1, m = -1, s = -1;
+    const auto shown = terminal.substr(at, 24);
+    ASSERT_EQ(std::sscanf(terminal.c_str() + at + 12, "%d:%d:%d", &h, &m, &s), 3) << shown;
+    EXPECT_LE(h * 3600 + m * 60 + s, 6) << shown;
+  }
+  EXPECT_GT(progress_lines, 0) << terminal;
 }
 
 // A run stopped mid-epoch and resumed is the run that was never stopped: it goes on with its
