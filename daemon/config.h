@@ -53,10 +53,10 @@ struct LiveRunConfig {
   LiveConfig engine = [] {
     LiveConfig c;
     c.settings.sampler = default_sampler();
-    // Live, no guidance: it doubles each window's cost, and thinned the previous model's answers so
-    // much that the first note often came seconds after the pause (bench --config live: first-note
-    // p95 4.6 s with guidance 3, 0.35 s without). Without guidance 50 steps play less densely
-    // than 30 (eval: 9.7 against 13.4 notes/s; the pianist 6.6).
+    // Live, no guidance: PC 30 with guidance 3 costs what PC 50 without it does and follows the
+    // prompt's key in eval, but it answers short phrases almost in silence (bench --config live:
+    // 2.0 against 7.2 notes/s; README, "Judging the music"). Without guidance 50 steps play less
+    // densely than 30 (eval: 9.2 against 13.2 notes/s; the pianist 6.6).
     c.settings.sampler.guidance = 1.0;
     c.settings.sampler.steps = 50;
     return c;
