@@ -41,6 +41,13 @@ struct ScoreNetConfig {
   // channel, and the share of the window known) joins the time embedding, so every level hears the
   // register, key and density of what was played, not only the convolutions near it.
   bool context_summary = false;
+  // Conditional models: the known past as planes beside the roll. A convolution reaches about a
+  // second from where it looks, and neither the summary (one vector for the whole roll) nor the
+  // attention (no positions) can say *which* keys were played, so without this a continuation loses
+  // the prompt's register after a second. Each key's mean over the known frames and over the last
+  // kRecentFrames of them (per channel, 0 = silence) is spread along its row, and one plane holds
+  // the key's place on the keyboard (-1 = A0, 1 = C8): every cell hears its own key's past.
+  bool context_map = false;
   std::string preconditioning = "song";
   double sigma_data = 0.5;
   bool operator==(const ScoreNetConfig&) const = default;

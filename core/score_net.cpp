@@ -19,6 +19,23 @@ int64_t round_up(int64_t n, int64_t multiple) { return (n + multiple - 1) / mult
 
 constexpr int kSummaryKeys = 88;  // the context summary's keys (other heights are pooled to it)
 
+// Each key's mean over its known frames and over the last `recent` of them, per channel, in [0, 1]
+// (silence 0), spread along the key's row; then the key's place, -1 at the bottom row to 1 at the
+// top. known: [B, C, H, W]; mask: [B, 1, H, W]. Returns [B, 2 C + 1, H, W].
+torch::Tensor context_map(const torch::Tensor& known, const torch::Tensor& mask, int64_t recent) {
+  const auto width = known.size(3);
+  const auto level = (known + 1.0) * 0.5 * mask;                            // [B, C, H, W]
+  const auto all = level.sum(3, true) / mask.sum(3, true).clamp_min(1.0);   // [B, C, H, 1]
+  // The last known frame of each row, and the known frames within `recent` of it.
+  const auto frame = torch::arange(width, mask.options()).view({1, 1, 1, width});
+  const auto last = (mask * (frame + 1.0)).amax(3, true) - 1.0;            // [B, 1, H, 1]; -1: none
+  const auto near = mask * (frame > last - static_cast<double>(recent)).to(mask.scalar_type());
+  const auto latest = (level * near).sum(3, true) / near.sum(3, true).clamp_min(1.0);
+  const auto place = torch::linspace(-1.0, 1.0, known.size(2), mask.options()).view({1, 1, -1, 1});
+  return torch::cat({all.expand_as(known), latest.expand_as(known),
+                     place.expand({known.size(0), 1, known.size(2), width})}, 1);
+}
+
 }  // namespace
 
 ScoreNetImpl::ScoreNetImpl(const ScoreNetConfig& config, const Sde& sde) : config_(config), sde_(sde) {
@@ -33,6 +50,8 @@ ScoreNetImpl::ScoreNetImpl(const ScoreNetConfig& config, const Sde& sde) : confi
   if (!(config.sigma_data > 0)) throw std::invalid_argument("ScoreNet: sigma_data must be > 0");
   if (config.context_summary && !config.conditional)
     throw std::invalid_argument("ScoreNet: context_summary needs a conditional model");
+  if (config.context_map && !config.conditional)
+    throw std::invalid_argument("ScoreNet: context_map needs a conditional model");
 
   // Fixed random features: a buffer, saved with the weights but never trained.
   fourier_w_ = register_buffer("fourier_w", torch::randn({config.embed_dim / 2}) * config.fourier_scale);
@@ -42,7 +61,10 @@ ScoreNetImpl::ScoreNetImpl(const ScoreNetConfig& config, const Sde& sde) : confi
 
   const auto& w = config.widths;
   const int depth = static_cast<int>(w.size()) - 1;
-  const int in_channels = config.conditional ? 2 * config.channels + 1 : config.channels;
+  // The roll; when conditional the known roll and its mask; with the map, two planes a channel and
+  // the key's place.
+  const int in_channels = config.conditional ? 2 * config.channels + 1 + (config.context_map ? 2 * config.channels + 1 : 0)
+                                             : config.channels;
   down_convs_ = register_module("down_convs", torch::nn::ModuleList());
   down_dense_ = register_module("down_dense", torch::nn::ModuleList());
   down_norms_ = register_module("down_norms", torch::nn::ModuleList());
@@ -104,7 +126,8 @@ torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor&
   torch::Tensor h = edm ? scaled * (sigma.square() + sd2).rsqrt() : x;
   if (config_.conditional) {
     if (!known.defined() || !mask.defined()) throw std::invalid_argument("ScoreNet: conditional model needs known and mask");
-    h = torch::cat({h, known * mask, mask}, 1);
+    h = config_.context_map ? torch::cat({h, known * mask, mask, context_map(known, mask, kRecentFrames)}, 1)
+                            : torch::cat({h, known * mask, mask}, 1);
   }
   if (pad_h || pad_w) h = torch::constant_pad_nd(h, {0, pad_w, 0, pad_h});
 

@@ -36,6 +36,9 @@ class ScoreNetImpl : public torch::nn::Module {
   const Sde& sde() const { return sde_; }
   int64_t parameter_count() const;
 
+  // context_map's recent plane: the last second of the known past at the bundled 16 fps.
+  static constexpr int64_t kRecentFrames = 16;
+
  private:
   ScoreNetConfig config_;
   Sde sde_;

@@ -158,6 +158,7 @@ ModelSpec default_model_spec() {
   spec.net.attention = true;
   spec.net.conditional = true;
   spec.net.context_summary = true;
+  spec.net.context_map = true;
   spec.net.preconditioning = "edm";
   return spec;
 }
@@ -203,6 +204,7 @@ Config parse_config(const std::string& toml_text, const std::string& source) {
   model.read("attention", net.attention);
   model.read("conditional", net.conditional);
   model.read("context_summary", net.context_summary);
+  model.read("context_map", net.context_map);
   model.read("preconditioning", net.preconditioning, {"song", "edm"});
   model.read<double>("sigma_data", net.sigma_data, 1e-3, 100.0);
   std::string sde = to_string(c.model.sde.kind);
@@ -353,6 +355,7 @@ std::string to_toml(const Config& c) {
                                    {"attention", c.model.net.attention},
                                    {"conditional", c.model.net.conditional},
                                    {"context_summary", c.model.net.context_summary},
+                                   {"context_map", c.model.net.context_map},
                                    {"preconditioning", c.model.net.preconditioning},
                                    {"sigma_data", c.model.net.sigma_data},
                                    {"sde", to_string(c.model.sde.kind)},

@@ -290,7 +290,14 @@ TEST(ModelSpec, TomlRoundTrip) {
   spec.net.sigma_data = 0.3;
   spec.net.conditional = true;
   spec.net.context_summary = true;
+  spec.net.context_map = true;
   EXPECT_EQ(spec_from_toml(spec_to_toml(spec), "x"), spec);
+  // A spec written before the map existed has none.
+  std::string older = spec_to_toml(spec);
+  const auto line = older.find("context_map = true\n");
+  ASSERT_NE(line, std::string::npos) << older;
+  older.erase(line, std::string("context_map = true\n").size());
+  EXPECT_FALSE(spec_from_toml(older, "x").net.context_map);
   EXPECT_THROW(spec_from_toml("[net]\nchannels = 1\n", "x"), CheckpointError);
 }
 

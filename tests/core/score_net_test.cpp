@@ -88,6 +88,55 @@ TEST(ScoreNet, ContextSummaryCarriesTheKnownRollToEveryFrame) {
   EXPECT_THROW(ScoreNet(unconditional, Sde{}), std::invalid_argument);
 }
 
+// The summary reaches every frame but says nothing of where: a key held in the known past changes
+// the far frames of every key alike. The map tells each key's own row, so there the change is on
+// the keys that were played.
+TEST(ScoreNet, ContextMapCarriesTheKnownKeysAlongTheirOwnRows) {
+  double own_over_others[2] = {0, 0};
+  for (bool map : {false, true}) {
+    torch::manual_seed(0);
+    ScoreNetConfig config{1, {8, 16}, 16};
+    config.conditional = true;
+    config.context_summary = true;
+    config.context_map = map;
+    ScoreNet net(config, Sde{});
+    auto x = torch::randn({1, 1, 88, 64});
+    auto t = torch::full({1}, 0.5);
+    auto mask = torch::zeros({1, 1, 88, 64});
+    mask.slice(3, 0, 8).fill_(1);
+    auto silent = -torch::ones_like(x);
+    auto played = silent.clone();
+    played.slice(3, 0, 4).select(2, 40).fill_(1.0);  // key 40 held for the first 4 frames
+    auto far = [&](const torch::Tensor& known) { return net->forward(x, t, known, mask).slice(3, 48, 64); };
+    const auto change = (far(silent) - far(played)).abs().mean(3).squeeze();  // per key
+    const double own = change[40].item<double>();
+    const double others = torch::cat({change.slice(0, 0, 30), change.slice(0, 51, 88)}).mean().item<double>();
+    own_over_others[map] = own / others;
+  }
+  EXPECT_LT(own_over_others[0], 2.0) << "the summary alone is not expected to say which key";
+  EXPECT_GT(own_over_others[1], 10.0) << "with the map the change must be on the played key's row";
+  ScoreNetConfig unconditional{1, {8, 16}, 16};
+  unconditional.context_map = true;
+  EXPECT_THROW(ScoreNet(unconditional, Sde{}), std::invalid_argument);
+}
+
+// The map's planes: nothing known gives zeros and only the key's place; a known past gives each
+// key's mean over all of it and over its last kRecentFrames.
+TEST(ScoreNet, ContextMapKnowsNothingWhenNothingIsKnown) {
+  torch::manual_seed(0);
+  ScoreNetConfig config{1, {8, 16}, 16};
+  config.conditional = true;
+  config.context_map = true;
+  ScoreNet net(config, Sde{});
+  auto x = torch::randn({2, 1, 88, 64});
+  auto t = torch::full({2}, 0.5);
+  auto mask = torch::zeros({2, 1, 88, 64});
+  // With nothing known, what the known roll holds must not matter.
+  auto a = net->forward(x, t, torch::ones_like(x), mask);
+  auto b = net->forward(x, t, -torch::ones_like(x), mask);
+  EXPECT_TRUE(torch::equal(a, b));
+}
+
 TEST(ScoreNet, OutputScalesWithOneOverStd) {
   // The last layer's output is divided by std(t): at small t the scores are large.
   torch::manual_seed(0);

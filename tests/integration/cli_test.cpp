@@ -65,6 +65,20 @@ TEST(Cli, PrintConfigEqualsTheDefaultFile) {
   EXPECT_TRUE(contains(builtin.out, "fs_hz = 16")) << builtin.out;
 }
 
+// The summary and the map are made of the known past, so a model without one cannot have them: the
+// config says so, naming the keys, before any data is read.
+TEST(Cli, AnUnconditionalModelWithTheKnownPastsInputsIsAClearError) {
+  auto dir = testing::scratch_dir("Cli.AnUnconditionalModelWithTheKnownPastsInputsIsAClearError");
+  testing::write_text(dir / "c.toml", "[model]\nconditional = false\n");
+  auto run = scorejam("--config " + (dir / "c.toml").string() + " --print-config", dir);
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_TRUE(contains(run.err, "c.toml") && contains(run.err, "model.context_map") &&
+              contains(run.err, "model.conditional = true")) << run.err;
+  testing::write_text(dir / "c.toml", "[model]\nconditional = false\ncontext_summary = false\ncontext_map = false\n");
+  run = scorejam("--config " + (dir / "c.toml").string() + " --print-config", dir);
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+}
+
 TEST(Cli, FlagsOverrideTheConfigFile) {
   auto dir = testing::scratch_dir("Cli.FlagsOverrideTheConfigFile");
   testing::write_text(dir / "c.toml", "[runtime]\nthreads = 3\n");
