@@ -116,7 +116,11 @@ std::vector<ContinuationScore> score_continuations(const std::vector<EvalPrompt>
                                                    const EvalOptions& options) {
   if (continuations.size() != prompts.size()) throw std::invalid_argument("eval: one continuation per prompt");
   std::vector<PitchClassHistogram> prompt_pch;
-  for (const auto& p : prompts) prompt_pch.push_back(pitch_class_histogram(p.prompt));
+  std::vector<std::vector<Note>> prompt_notes;
+  for (const auto& p : prompts) {
+    prompt_pch.push_back(pitch_class_histogram(p.prompt));
+    prompt_notes.push_back(p.prompt);
+  }
   const double frame_s = 1.0 / 16;
   std::vector<ContinuationScore> scores;
   for (std::size_t i = 0; i < prompts.size(); ++i) {
@@ -126,6 +130,7 @@ std::vector<ContinuationScore> score_continuations(const std::vector<EvalPrompt>
     s.notes_per_s = note_density(notes, options.seconds);
     s.polyphony = mean_polyphony(notes, options.seconds, frame_s);
     s.pitch_range = pitch_range(notes);
+    s.register_listening = register_listening(notes, prompt_notes, i);
     s.pc_entropy = pitch_class_entropy(pch);
     s.pcd_real = pitch_class_distance(pch, pitch_class_histogram(prompts[i].real));
     s.pcd_prompt = pitch_class_distance(pch, prompt_pch[i]);
@@ -163,6 +168,10 @@ const std::vector<MetricInfo>& eval_metrics() {
       {"notes/s", "notes begun per second", &ContinuationScore::notes_per_s},
       {"polyphony", "mean notes sounding, sampled at 16 Hz", &ContinuationScore::polyphony},
       {"range", "highest minus lowest pitch, semitones (Yang & Lerch 2020, PR)", &ContinuationScore::pitch_range},
+      {"register listening",
+       "overlap of its notes' keys (each spread over +-6 semitones) with its own prompt's, minus the mean with the other "
+       "prompts': > 0 when it stays in its prompt's register",
+       &ContinuationScore::register_listening},
       {"PC entropy", "pitch-class entropy in bits (Yang & Lerch 2020, PCE)", &ContinuationScore::pc_entropy},
       {"PCD real", "pitch-class histogram distance (total variation) to the real continuation", &ContinuationScore::pcd_real},
       {"PCD prompt", "pitch-class histogram distance to its own prompt: key consistency", &ContinuationScore::pcd_prompt},

@@ -74,6 +74,7 @@ struct ContinuationScore {
   double notes_per_s = 0;
   double polyphony = 0;
   double pitch_range = 0;
+  double register_listening = 0;  // music_metrics.h: > 0 when it stays in its prompt's register
   double pc_entropy = 0;
   double pcd_real = 0;       // pitch-class distance to the real continuation
   double pcd_prompt = 0;     // ... to its own prompt (key consistency)

@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 #include <numeric>
+#include <stdexcept>
 
 namespace scorejam {
 
@@ -41,6 +42,62 @@ int pitch_range(const std::vector<Note>& notes) {
   const auto [low, high] = std::minmax_element(notes.begin(), notes.end(),
                                                [](const Note& a, const Note& b) { return a.pitch < b.pitch; });
   return high->pitch - low->pitch;
+}
+
+namespace {
+
+// Onsets per key (MIDI 0..127), each spread evenly over the keys within `spread`, summing to 1.
+std::array<double, 128> key_distribution(const std::vector<Note>& notes, int spread) {
+  std::array<double, 128> p{};
+  const double share = 1.0 / static_cast<double>(notes.size() * static_cast<std::size_t>(2 * spread + 1));
+  for (const auto& n : notes)
+    for (int k = n.pitch - spread; k <= n.pitch + spread; ++k)
+      if (k >= 0 && k < 128) p[static_cast<std::size_t>(k)] += share;
+  return p;
+}
+
+}  // namespace
+
+double register_overlap(const std::vector<Note>& a, const std::vector<Note>& b, int spread) {
+  if (a.empty() || b.empty()) return 0;
+  const auto p = key_distribution(a, spread), q = key_distribution(b, spread);
+  double overlap = 0;
+  for (std::size_t k = 0; k < p.size(); ++k) overlap += std::min(p[k], q[k]);
+  return overlap;
+}
+
+double register_listening(const std::vector<Note>& notes, const std::vector<std::vector<Note>>& prompts, std::size_t own) {
+  if (notes.empty() || own >= prompts.size() || prompts[own].empty()) return 0;
+  double others = 0, counted = 0;
+  for (std::size_t j = 0; j < prompts.size(); ++j)
+    if (j != own && !prompts[j].empty()) {
+      others += register_overlap(notes, prompts[j]);
+      counted += 1;
+    }
+  return register_overlap(notes, prompts[own]) - (counted > 0 ? others / counted : 0.0);
+}
+
+std::vector<double> register_listening_over_time(const std::vector<std::vector<Note>>& continuations,
+                                                 const std::vector<std::vector<Note>>& prompts, double seconds,
+                                                 double bin_s) {
+  if (continuations.size() != prompts.size())
+    throw std::invalid_argument("register_listening_over_time: one prompt per continuation");
+  const auto bins = static_cast<std::size_t>(std::max(1.0, std::ceil(seconds / bin_s - 1e-9)));
+  std::vector<double> sum(bins, 0.0), count(bins, 0.0);
+  for (std::size_t i = 0; i < continuations.size(); ++i) {
+    if (prompts[i].empty()) continue;
+    std::vector<std::vector<Note>> in_bin(bins);
+    for (const auto& n : continuations[i])
+      if (n.start_s >= 0 && n.start_s < seconds)
+        in_bin[std::min(bins - 1, static_cast<std::size_t>(n.start_s / bin_s))].push_back(n);
+    for (std::size_t b = 0; b < bins; ++b)
+      if (!in_bin[b].empty()) {
+        sum[b] += register_listening(in_bin[b], prompts, i);
+        count[b] += 1;
+      }
+  }
+  for (std::size_t b = 0; b < bins; ++b) sum[b] = count[b] > 0 ? sum[b] / count[b] : 0.0;
+  return sum;
 }
 
 double mean_polyphony(const std::vector<Note>& notes, double seconds, double step_s) {

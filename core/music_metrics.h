@@ -30,6 +30,25 @@ double note_density(const std::vector<Note>& notes, double seconds);
 // Highest minus lowest pitch in semitones; 0 without notes. Yang & Lerch's PR.
 int pitch_range(const std::vector<Note>& notes);
 
+// Where on the keyboard two sets of notes lie, compared: each note's onset counted on its key and
+// spread evenly over the keys within `spread` semitones of it, each side normalised to 1, then
+// sum_k min(p_k, q_k): 1 for the same register, 0 for registers more than 2 spread + 1 apart; 0 when
+// either has no notes. A pianist stays near the prompt's register; a model that cannot tell which
+// keys were played wanders to wherever its noise puts notes.
+double register_overlap(const std::vector<Note>& a, const std::vector<Note>& b, int spread = 6);
+
+// Following the prompt's register, as "listening" follows its key: register_overlap with its own
+// prompt minus the mean register_overlap with the other prompts (those with notes). > 0 when it
+// stays in its own prompt's register rather than in the register of piano music in general; 0 for
+// music that did not hear the prompt; 0 without notes. `own` indexes `prompts`.
+double register_listening(const std::vector<Note>& notes, const std::vector<std::vector<Note>>& prompts, std::size_t own);
+
+// register_listening of the notes begun in each `bin_s` bin of [0, seconds), averaged over the
+// continuations that play in the bin and whose prompt has notes; 0 where none does.
+std::vector<double> register_listening_over_time(const std::vector<std::vector<Note>>& continuations,
+                                                 const std::vector<std::vector<Note>>& prompts, double seconds,
+                                                 double bin_s);
+
 // Mean number of notes sounding, sampled every `step_s` over [0, seconds) (silence counts as 0).
 double mean_polyphony(const std::vector<Note>& notes, double seconds, double step_s = 1.0 / 16);
 

@@ -266,6 +266,37 @@ std::string write_density_timeline(const fs::path& out_dir, const std::vector<Sy
   return markdown;
 }
 
+// How near the prompt's register each system plays, second by second: a model that can tell which
+// keys were played stays near them after its first second, as the pianist does.
+std::string write_register_timeline(const fs::path& out_dir, const std::vector<SystemResult>& systems,
+                                    const std::vector<EvalPrompt>& prompts,
+                                    const std::vector<std::vector<std::vector<Note>>>& played, double seconds,
+                                    const std::vector<double>& seams) {
+  const double bin_s = 1.0;
+  std::vector<std::vector<Note>> prompt_notes;
+  for (const auto& p : prompts) prompt_notes.push_back(p.prompt);
+  std::vector<TimelineSeries> series;
+  std::string rows;
+  for (std::size_t i = 0; i < systems.size(); ++i) {
+    if (systems[i].name == "silence" || systems[i].name == "other") continue;
+    series.push_back({systems[i].name, register_listening_over_time(played[i], prompt_notes, seconds, bin_s)});
+    rows += "| " + systems[i].name + " |";
+    for (double v : series.back().values) rows += fmt::format(" {:.2f} |", v);
+    rows += "\n";
+  }
+  write_timeline_png("following the prompt's register through the continuation",
+                     "register listening; dashed: window seams", series, bin_s, seams,
+                     out_dir / "plots" / "register_over_time.png");
+  std::string header = "| system |", rule = "|---|";
+  for (double t = 0; t < seconds - 1e-9; t += bin_s) {
+    header += fmt::format(" {:.0f}–{:.0f} s |", t, t + bin_s);
+    rule += "---|";
+  }
+  return "\n## Register through the continuation\n\n![following the prompt's register through the continuation]"
+         "(plots/register_over_time.png)\n\nRegister listening of the notes begun in each second (> 0: in the "
+         "prompt's register rather than in any prompt's):\n\n" + header + "\n" + rule + "\n" + rows;
+}
+
 // A picture per measure (every continuation a dot, the mean and its 95% CI a bar) and, when models
 // ran at several settings, each measure against NFE; returns the Markdown that shows them.
 std::string write_plots(const fs::path& out_dir, const std::vector<SystemResult>& systems) {
@@ -362,6 +393,7 @@ int run_eval(const EvalCommand& command, const Config& config) {
   fs::create_directories(command.out_dir);
   auto plots = write_plots(command.out_dir, systems);  // makes plots/
   plots += write_density_timeline(command.out_dir, systems, played, options.seconds, seams);
+  plots += write_register_timeline(command.out_dir, systems, prompts, played, options.seconds, seams);
   const auto listen = write_listening(command, prompts, systems, played);
   std::ofstream(fs::path(command.out_dir) / "table.md") << table << plots << listen;
   std::ofstream(fs::path(command.out_dir) / "scores.csv") << eval_csv(systems, prompts);

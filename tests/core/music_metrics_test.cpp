@@ -104,6 +104,43 @@ TEST(DensityOverTime, CountsOnsetsPerBinAveragedOverContinuations) {
   EXPECT_EQ(density_over_time({}, 2.0, 0.5), (std::vector<double>(4, 0.0)));
 }
 
+TEST(RegisterOverlap, IsOneForTheSameKeysAndFallsWithDistance) {
+  const std::vector<Note> prompt{note(0, 1, 48), note(0, 1, 52)};
+  EXPECT_NEAR(register_overlap(prompt, prompt), 1.0, 1e-12);
+  // One note 13 keys above another shares nothing within +-6; 6 above shares 7 of 13 keys.
+  EXPECT_DOUBLE_EQ(register_overlap({note(0, 1, 60)}, {note(0, 1, 73)}), 0.0);
+  EXPECT_NEAR(register_overlap({note(0, 1, 60)}, {note(0, 1, 66)}), 7.0 / 13, 1e-12);
+  EXPECT_NEAR(register_overlap({note(0, 1, 60)}, {note(0, 1, 66)}, 0), 0.0, 1e-12);
+  // The same keys in another octave are another register.
+  EXPECT_LT(register_overlap({note(0, 1, 84), note(0, 1, 88)}, prompt), 0.01);
+  EXPECT_DOUBLE_EQ(register_overlap({}, prompt), 0.0);
+  EXPECT_DOUBLE_EQ(register_overlap(prompt, {}), 0.0);
+}
+
+// Staying in the prompt's register scores above zero; the register of another prompt below; one
+// between the two prompts nothing.
+TEST(RegisterListening, IsTheOverlapWithItsOwnPromptMinusTheOthers) {
+  const std::vector<std::vector<Note>> prompts{{note(0, 1, 40)}, {note(0, 1, 80)}, {}};
+  EXPECT_NEAR(register_listening({note(0, 1, 40)}, prompts, 0), 1.0, 1e-12);   // others: the empty one skipped
+  EXPECT_NEAR(register_listening({note(0, 1, 80)}, prompts, 0), -1.0, 1e-12);
+  EXPECT_NEAR(register_listening({note(0, 1, 60)}, prompts, 0), 0.0, 1e-12);
+  EXPECT_DOUBLE_EQ(register_listening({}, prompts, 0), 0.0);
+  EXPECT_DOUBLE_EQ(register_listening({note(0, 1, 40)}, prompts, 2), 0.0);  // its prompt has no notes
+}
+
+TEST(RegisterListening, OverTimeAveragesTheContinuationsThatPlayInEachBin) {
+  const std::vector<std::vector<Note>> prompts{{note(0, 1, 40)}, {note(0, 1, 80)}, {}};
+  const std::vector<std::vector<Note>> continuations{
+      {note(0.2, 0.4, 40), note(1.5, 1.6, 80)},  // its prompt's key (1), then the other's (-1)
+      {note(0.5, 0.6, 60)},                      // between the two (0), nothing in the second bin
+      {note(0.1, 0.2, 90)}};                     // no prompt notes: left out
+  const auto over_time = register_listening_over_time(continuations, prompts, 2.0, 1.0);
+  ASSERT_EQ(over_time.size(), 2u);
+  EXPECT_NEAR(over_time[0], 0.5, 1e-12);
+  EXPECT_NEAR(over_time[1], -1.0, 1e-12);
+  EXPECT_THROW(register_listening_over_time(continuations, {}, 2.0, 1.0), std::invalid_argument);
+}
+
 TEST(MeanInterval, IsTheNormalApproximation) {
   const auto r = mean_interval({1, 2, 3, 4});
   EXPECT_DOUBLE_EQ(r.mean, 2.5);
