@@ -220,13 +220,16 @@ SampleResult sample(ScoreNet& net, at::IntArrayRef shape, const SamplerConfig& c
       known = torch::zeros(shape, options);
       mask = torch::zeros({shape[0], 1, shape[2], shape[3]}, options);
     }
-    score = [&net, known, mask](const at::Tensor& x, const at::Tensor& t) { return net->forward(x, t, known, mask); };
-    if (config.guidance != 1.0) {
+    // The known past is the same at every step: the network makes it into its condition once.
+    if (config.guidance == 1.0) {
+      score = [&net, condition = net->condition(known, mask)](const at::Tensor& x, const at::Tensor& t) {
+        return net->forward(x, t, condition);
+      };
+    } else {
       // One batch: the first half knows the roll, the second knows nothing.
-      const auto both_known = torch::cat({known, torch::zeros_like(known)});
-      const auto both_mask = torch::cat({mask, torch::zeros_like(mask)});
-      score = [&net, both_known, both_mask, w = config.guidance](const at::Tensor& x, const at::Tensor& t) {
-        const auto both = net->forward(torch::cat({x, x}), torch::cat({t, t}), both_known, both_mask);
+      auto both_known = net->condition(torch::cat({known, torch::zeros_like(known)}), torch::cat({mask, torch::zeros_like(mask)}));
+      score = [&net, both_known, w = config.guidance](const at::Tensor& x, const at::Tensor& t) {
+        const auto both = net->forward(torch::cat({x, x}), torch::cat({t, t}), both_known);
         const auto with = both.narrow(0, 0, x.size(0)), without = both.narrow(0, x.size(0), x.size(0));
         return without + (with - without) * w;
       };

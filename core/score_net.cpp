@@ -106,12 +106,44 @@ int64_t ScoreNetImpl::parameter_count() const {
   return n;
 }
 
+ScoreNetCondition ScoreNetImpl::condition(const torch::Tensor& known, const torch::Tensor& mask) {
+  if (!config_.conditional) return {};
+  if (!known.defined() || !mask.defined()) throw std::invalid_argument("ScoreNet: conditional model needs known and mask");
+  const int depth = static_cast<int>(config_.widths.size()) - 1;
+  const int64_t multiple = config_.valid_convolutions ? 1 : int64_t{1} << depth;
+  const int64_t pad_h = round_up(known.size(2), multiple) - known.size(2), pad_w = round_up(known.size(3), multiple) - known.size(3);
+  // The first convolution has no bias and is linear in its input channels: its response to the
+  // conditioning planes is added to its response to the roll's.
+  auto planes = config_.context_map ? torch::cat({known * mask, mask, context_map(known, mask, kRecentFrames)}, 1)
+                                    : torch::cat({known * mask, mask}, 1);
+  if (pad_h || pad_w) planes = torch::constant_pad_nd(planes, {0, pad_w, 0, pad_h});
+  auto* first = down_convs_[0]->as<torch::nn::Conv2d>();
+  ScoreNetCondition condition;
+  condition.first_layer = torch::conv2d(planes, first->weight.narrow(1, config_.channels, planes.size(1)), {}, 1,
+                                        config_.valid_convolutions ? 0 : 1);
+  if (config_.context_summary) {
+    // Each key's mean over the known frames, in [0, 1] (silence 0), per channel; and the share known.
+    const auto frames_known = mask.sum(3).clamp_min(1.0);                   // [B, 1, H]
+    auto per_key = ((known + 1.0) * 0.5 * mask).sum(3) / frames_known;     // [B, C, H]
+    if (per_key.size(2) != kSummaryKeys) per_key = torch::adaptive_avg_pool1d(per_key, kSummaryKeys);
+    const auto share = mask.mean({1, 2, 3}).unsqueeze(1);                  // [B, 1]
+    condition.summary = torch::silu(summary_->forward(torch::cat({per_key.flatten(1), share}, 1)));
+  }
+  return condition;
+}
+
 torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& known,
                                     const torch::Tensor& mask) {
+  return forward(x, t, condition(known, mask));
+}
+
+torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t, const ScoreNetCondition& condition) {
   const int depth = static_cast<int>(config_.widths.size()) - 1;
   const int64_t height = x.size(2), width = x.size(3);
   const int64_t multiple = config_.valid_convolutions ? 1 : int64_t{1} << depth;
   const int64_t pad_h = round_up(height, multiple) - height, pad_w = round_up(width, multiple) - width;
+  if (config_.conditional && !condition.first_layer.defined())
+    throw std::invalid_argument("ScoreNet: conditional model needs known and mask");
 
   // EDM: sigma = std / mean and the input scaled into the variance-exploding space, then by c_in.
   const bool edm = config_.preconditioning == "edm";
@@ -124,23 +156,11 @@ torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor&
   }
   const double sd2 = config_.sigma_data * config_.sigma_data;
   torch::Tensor h = edm ? scaled * (sigma.square() + sd2).rsqrt() : x;
-  if (config_.conditional) {
-    if (!known.defined() || !mask.defined()) throw std::invalid_argument("ScoreNet: conditional model needs known and mask");
-    h = config_.context_map ? torch::cat({h, known * mask, mask, context_map(known, mask, kRecentFrames)}, 1)
-                            : torch::cat({h, known * mask, mask}, 1);
-  }
   if (pad_h || pad_w) h = torch::constant_pad_nd(h, {0, pad_w, 0, pad_h});
 
   const auto projected = t.unsqueeze(1) * fourier_w_.unsqueeze(0) * (2.0 * M_PI);
   auto embed = torch::silu(embed_->forward(torch::cat({torch::sin(projected), torch::cos(projected)}, 1)));
-  if (config_.context_summary) {
-    // Each key's mean over the known frames, in [0, 1] (silence 0), per channel; and the share known.
-    const auto frames_known = mask.sum(3).clamp_min(1.0);                   // [B, 1, H]
-    auto per_key = ((known + 1.0) * 0.5 * mask).sum(3) / frames_known;     // [B, C, H]
-    if (per_key.size(2) != kSummaryKeys) per_key = torch::adaptive_avg_pool1d(per_key, kSummaryKeys);
-    const auto share = mask.mean({1, 2, 3}).unsqueeze(1);                  // [B, 1]
-    embed = embed + torch::silu(summary_->forward(torch::cat({per_key.flatten(1), share}, 1)));
-  }
+  if (condition.summary.defined()) embed = embed + condition.summary;
   auto inject = [&](torch::nn::ModuleList& dense, std::size_t i) {
     return dense[i]->as<torch::nn::Linear>()->forward(embed).unsqueeze(-1).unsqueeze(-1);
   };
@@ -153,7 +173,13 @@ torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor&
   const auto& w = config_.widths;
   std::vector<torch::Tensor> skips, joined(static_cast<std::size_t>(depth));
   for (int i = 0; i <= depth; ++i) {
-    h = down_convs_[i]->as<torch::nn::Conv2d>()->forward(h);
+    if (i == 0 && config_.conditional) {
+      auto* first = down_convs_[0]->as<torch::nn::Conv2d>();
+      h = torch::conv2d(h, first->weight.narrow(1, 0, config_.channels), {}, 1, config_.valid_convolutions ? 0 : 1);
+      h.add_(condition.first_layer);
+    } else {
+      h = down_convs_[i]->as<torch::nn::Conv2d>()->forward(h);
+    }
     h.add_(inject(down_dense_, i));
     h = down_norms_[i]->as<torch::nn::GroupNorm>()->forward(h);
     if (inference && i < depth) {

@@ -23,6 +23,15 @@
 
 namespace scorejam {
 
+// What a conditional network makes of the known past before it meets the noisy roll: the first
+// convolution's response to the known roll, its mask and the context map, and the context
+// summary's embedding. It depends on the known past alone, so a sampler computes it once per window
+// instead of at every step. Empty for an unconditional network.
+struct ScoreNetCondition {
+  torch::Tensor first_layer;  // [B, widths[0], H', W'] (H', W': the padded size, less the valid layout's border)
+  torch::Tensor summary;      // [B, embed_dim]; undefined without context_summary
+};
+
 class ScoreNetImpl : public torch::nn::Module {
  public:
   ScoreNetImpl(const ScoreNetConfig& config, const Sde& sde);
@@ -31,6 +40,10 @@ class ScoreNetImpl : public torch::nn::Module {
   // undefined. Returns the score estimate, shaped like x.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& known = {},
                         const torch::Tensor& mask = {});
+  // The same, with the known past already made into `condition` (from condition() with these H, W).
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t, const ScoreNetCondition& condition);
+  // known, mask as for forward(); throws std::invalid_argument when a conditional network lacks them.
+  ScoreNetCondition condition(const torch::Tensor& known, const torch::Tensor& mask);
 
   const ScoreNetConfig& config() const { return config_; }
   const Sde& sde() const { return sde_; }

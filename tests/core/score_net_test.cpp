@@ -137,6 +137,36 @@ TEST(ScoreNet, ContextMapKnowsNothingWhenNothingIsKnown) {
   EXPECT_TRUE(torch::equal(a, b));
 }
 
+// Samplers make the known past into the network's condition once per window and reuse it at every
+// step: it must depend on the known past alone, not on the roll or the time it first met, and a
+// conditional network without one is an error, not a silently unconditional score.
+TEST(ScoreNet, TheConditionMadeOnceScoresAtEveryStepAsTheKnownPastDoes) {
+  for (bool map : {false, true}) {
+    torch::manual_seed(0);
+    ScoreNetConfig config{3, {8, 16}, 16};
+    config.conditional = true;
+    config.context_summary = true;
+    config.context_map = map;
+    config.preconditioning = "edm";
+    ScoreNet net(config, Sde{});
+    torch::NoGradGuard no_grad;
+    auto known = torch::where(torch::rand({2, 3, 88, 40}) < 0.1, 1.0, -1.0);
+    auto mask = torch::zeros({2, 1, 88, 40});
+    mask.slice(3, 0, 20).fill_(1);
+    const auto condition = net->condition(known, mask);
+    for (double t : {0.9, 0.3, 0.01}) {
+      auto x = torch::randn({2, 3, 88, 40});
+      auto tt = torch::full({2}, t);
+      EXPECT_TRUE(torch::equal(net->forward(x, tt, condition), net->forward(x, tt, known, mask))) << "map " << map << " t " << t;
+    }
+    // Another known past gives another score: the condition is not the first one kept.
+    auto x = torch::randn({2, 3, 88, 40});
+    auto tt = torch::full({2}, 0.5);
+    EXPECT_FALSE(torch::allclose(net->forward(x, tt, condition), net->forward(x, tt, -torch::ones_like(known), mask)));
+    EXPECT_THROW(net->forward(x, tt, ScoreNetCondition{}), std::invalid_argument);
+  }
+}
+
 TEST(ScoreNet, OutputScalesWithOneOverStd) {
   // The last layer's output is divided by std(t): at small t the scores are large.
   torch::manual_seed(0);
