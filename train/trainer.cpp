@@ -363,8 +363,9 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
       // The run ends at max_steps or at the time limit, whichever comes first.
       double left_s = static_cast<double>(c.max_steps - state.step) / rate;
       if (c.max_minutes > 0) left_s = std::min(left_s, std::max(0.0, c.max_minutes * 60 - total_s));
+      // The epoch under way, counted from 1 as "epoch N done" and "going on with epoch N" count.
       const auto line = fmt::format("step {}/{} epoch {} loss {:.2f} {:.2f} steps/s ETA {}", state.step, c.max_steps,
-                                    state.epoch, mean, rate, eta(left_s));
+                                    state.epoch + 1, mean, rate, eta(left_s));
       if (tty) {
         std::fprintf(stderr, "\r%s   ", line.c_str());
       } else if (now - last_log > std::chrono::seconds(30)) {  // a log file gets a line every 30 s

@@ -95,9 +95,10 @@ TEST(Train, TrainsWritesItsFilesAndResumes) {
 
 // With a time limit, the progress line's ETA is when the limit ends the run, not when max_steps
 // would (a run of --minutes 65 said "ETA 23:14:04"). The line is drawn on a terminal, so the run
-// gets one (util-linux's `script`, in Debian's essential bsdutils).
-TEST(Train, TheEtaOfATimeLimitedRunIsItsTimeLimit) {
-  auto dir = testing::scratch_dir("Train.TheEtaOfATimeLimitedRunIsItsTimeLimit");
+// gets one (util-linux's `script`, in Debian's essential bsdutils). Its epoch is the one under way,
+// counted from 1 like "epoch N done" (it used to say "epoch 2" in the third).
+TEST(Train, TheProgressLineShowsTheTimeLimitsEtaAndTheEpochUnderWay) {
+  auto dir = testing::scratch_dir("Train.TheProgressLineShowsTheTimeLimitsEtaAndTheEpochUnderWay");
   const auto config = make_set_and_config(dir);
   auto text = testing::slurp(config);
   text.replace(text.find("log_every = 5"), 13, "log_every = 1");  // a line every step, however slow
@@ -119,6 +120,18 @@ TEST(Train, TheEtaOfATimeLimitedRunIsItsTimeLimit) {
     EXPECT_LE(h * 3600 + m * 60 + s, 6) << shown;
   }
   EXPECT_GT(progress_lines, 0) << terminal;
+  // Each progress line's epoch is one more than the last "epoch N done" before it (0 before the
+  // first epoch's end; on a slow machine the run may not reach it).
+  int done = 0;
+  for (std::size_t at = 0; (at = terminal.find("epoch ", at)) != std::string::npos; at += 6) {
+    int n = -1;
+    if (std::sscanf(terminal.c_str() + at, "epoch %d", &n) != 1) continue;
+    if (terminal.compare(at, 6 + std::to_string(n).size() + 5, "epoch " + std::to_string(n) + " done") == 0) {
+      done = n;
+    } else if (terminal.compare(at + 6 + std::to_string(n).size(), 6, " loss ") == 0) {
+      EXPECT_EQ(n, done + 1) << terminal.substr(at > 40 ? at - 40 : 0, 80);
+    }
+  }
 }
 
 // A run stopped mid-epoch and resumed is the run that was never stopped: it goes on with its
