@@ -330,8 +330,10 @@ void register_default(const Model& model, const torch::Device& device) {
   for (int steps : {4, 8, 16}) window("heun/" + std::to_string(steps), {.kind = SamplerKind::kHeun, .steps = steps});
   window("em/100", {.kind = SamplerKind::kEulerMaruyama, .steps = 100});
   window("pc/50", {.kind = SamplerKind::kPredictorCorrector, .steps = 50, .corrector_steps = 1});
-  if (spec.net.conditional)  // sample's default: each evaluation on a doubled batch
+  if (spec.net.conditional) {  // run's default and sample's: each evaluation on a doubled batch
     window("pc/30/guidance3", {.kind = SamplerKind::kPredictorCorrector, .steps = 30, .corrector_steps = 1, .guidance = 3.0});
+    window("pc/50/guidance3", {.kind = SamplerKind::kPredictorCorrector, .steps = 50, .corrector_steps = 1, .guidance = 3.0});
+  }
   window("ode/tol1e-3", {.kind = SamplerKind::kOde, .atol = 1e-3, .rtol = 1e-3});
 
   register_train_step("train_step/batch16", model, 16, {spec.net.channels, kKeys, frames}, device);

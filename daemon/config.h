@@ -54,10 +54,11 @@ struct LiveRunConfig {
   LiveConfig engine = [] {
     LiveConfig c;
     c.settings.sampler = default_sampler();
-    // Live, 30 steps: a window in 0.76 s at the median (bench --config live), where 50 take 1.3 s.
+    // Live, 30 steps: a window in 0.72-0.76 s at the median (bench --config live), where 50 steps
+    // guided take 1.1 s (bench: window/pc/50/guidance3), too close to the 2 s hop on a busy laptop.
     // Guided, the bundled model keeps the player's register and key (eval on the validation split:
     // register listening 0.145 against 0.064, listening 0.189 against 0.053 for PC 50 unguided, at
-    // about the same cost) and answers short phrases at 4.5 notes/s (README, "Judging the music").
+    // about the same cost) and answers short phrases at 4.1-4.5 notes/s (README, "Judging the music").
     c.settings.sampler.steps = 30;
     return c;
   }();
