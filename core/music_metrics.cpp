@@ -246,6 +246,21 @@ std::vector<double> density_over_time(const std::vector<std::vector<Note>>& cont
   return density;
 }
 
+HeldAcross held_across(const std::vector<Note>& notes, double seam, double frame_s) {
+  constexpr double kTiny = 1e-9;
+  HeldAcross r;
+  for (const auto& n : notes) {
+    if (n.start_s >= seam - kTiny || n.end_s < seam - kTiny) continue;
+    ++r.held;
+    if (n.end_s > seam + frame_s + kTiny) continue;
+    const bool again = std::any_of(notes.begin(), notes.end(), [&](const Note& m) {
+      return m.pitch == n.pitch && m.start_s >= seam - kTiny && m.start_s <= seam + 2 * frame_s + kTiny;
+    });
+    r.restruck += again;
+  }
+  return r;
+}
+
 MeanInterval mean_interval(const std::vector<double>& values) {
   MeanInterval r;
   r.n = values.size();

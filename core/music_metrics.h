@@ -97,6 +97,15 @@ double histogram_overlap(const std::vector<double>& a, const std::vector<double>
 // in a continuation a system plays densely (a sliding-window model shows its window seams here).
 std::vector<double> density_over_time(const std::vector<std::vector<Note>>& continuations, double seconds, double bin_s);
 
+// The notes sounding at a time `seam` (begun before it, not ended before it), and how many of them
+// stop within `frame_s` after it while the same key is struck again within 2 frame_s after it: a
+// sliding-window model that cuts what was held into a new window, and strikes it again, shows it.
+struct HeldAcross {
+  std::size_t held = 0;
+  std::size_t restruck = 0;
+};
+HeldAcross held_across(const std::vector<Note>& notes, double seam, double frame_s);
+
 // Mean and the half-width of its normal-approximation 95% confidence interval (1.96 s / sqrt n).
 struct MeanInterval {
   double mean = 0;

@@ -238,10 +238,12 @@ SystemResult judge_model(const std::string& label, LoadedCheckpoint& loaded, con
 }
 
 // Where in the continuation each system plays: notes/s per 0.25 s, with the models' window seams
-// marked, and per system the density of the second after each seam over the second before it.
+// marked; and per system the density of the second after each seam over the second before it, and
+// the share of the notes held across a seam that stop at it and are struck again (one frame of the
+// roll as the tolerance).
 std::string write_density_timeline(const fs::path& out_dir, const std::vector<SystemResult>& systems,
                                    const std::vector<std::vector<std::vector<Note>>>& played, double seconds,
-                                   const std::vector<double>& seams) {
+                                   const std::vector<double>& seams, double frame_s) {
   const double bin_s = 0.25;
   std::vector<TimelineSeries> series;
   std::string ratios;
@@ -249,20 +251,29 @@ std::string write_density_timeline(const fs::path& out_dir, const std::vector<Sy
     if (systems[i].name == "silence" || systems[i].name == "other") continue;  // nothing; the real notes again
     series.push_back({systems[i].name, density_over_time(played[i], seconds, bin_s)});
     double before = 0, after = 0;
+    HeldAcross across;
     for (double seam : seams)
-      for (const auto& notes : played[i])
+      for (const auto& notes : played[i]) {
         for (const auto& n : notes) {
           before += n.start_s >= seam - 1 && n.start_s < seam;
           after += n.start_s >= seam && n.start_s < seam + 1;
         }
+        const auto here = held_across(notes, seam, frame_s);
+        across.held += here.held;
+        across.restruck += here.restruck;
+      }
     if (!seams.empty())
-      ratios += fmt::format("| {} | {} |\n", systems[i].name, before > 0 ? fmt::format("{:.2f}", after / before) : "–");
+      ratios += fmt::format("| {} | {} | {} | {} |\n", systems[i].name,
+                            before > 0 ? fmt::format("{:.2f}", after / before) : "–", across.held,
+                            across.held > 0 ? fmt::format("{:.2f}", static_cast<double>(across.restruck) / static_cast<double>(across.held)) : "–");
   }
   write_timeline_png("notes per second through the continuation", "dashed: window seams", series, bin_s, seams,
                      out_dir / "plots" / "density_over_time.png");
   std::string markdown = "\n## Density through the continuation\n\n![notes per second through the continuation](plots/density_over_time.png)\n";
   if (!ratios.empty())
-    markdown += "\nNotes in the second after each window seam over the second before it:\n\n| system | after / before |\n|---|---|\n" + ratios;
+    markdown += "\nNotes in the second after each window seam over the second before it; the notes held across a seam, and "
+                "the share of them that stop there and are struck again:\n\n| system | after / before | held across | stopped "
+                "and struck again |\n|---|---|---|---|\n" + ratios;
   return markdown;
 }
 
@@ -371,6 +382,7 @@ int run_eval(const EvalCommand& command, const Config& config) {
     systems.push_back(judge_system(name, prompts, played.back(), options));
   }
   std::vector<double> seams;  // the first model's: continue_notes makes half a window per window
+  double frame_s = 1.0 / 16;  // the first model's roll frame
   auto checkpoints = command.checkpoints;
   if (checkpoints.empty()) checkpoints.push_back(config.sample.checkpoint);
   const auto samplers = sampler_settings(command.samplers, config.sample.sampler);
@@ -381,8 +393,10 @@ int run_eval(const EvalCommand& command, const Config& config) {
     auto loaded = load_checkpoint(paths[m]);
     loaded.ema->eval();
     const double horizon_s = (loaded.spec.window_frames - loaded.spec.window_frames / 2) / loaded.spec.roll.fs_hz;
-    if (seams.empty() && horizon_s > 0)
+    if (seams.empty() && horizon_s > 0) {
+      frame_s = 1.0 / loaded.spec.roll.fs_hz;
       for (double t = horizon_s; t < options.seconds - 1e-9; t += horizon_s) seams.push_back(t);
+    }
     for (const auto& sampler : samplers) {
       played.emplace_back();
       systems.push_back(judge_model(labels[m], loaded, sampler, prompts, options, config, played.back()));
@@ -392,7 +406,7 @@ int run_eval(const EvalCommand& command, const Config& config) {
   const auto table = eval_table_markdown(systems);
   fs::create_directories(command.out_dir);
   auto plots = write_plots(command.out_dir, systems);  // makes plots/
-  plots += write_density_timeline(command.out_dir, systems, played, options.seconds, seams);
+  plots += write_density_timeline(command.out_dir, systems, played, options.seconds, seams, frame_s);
   plots += write_register_timeline(command.out_dir, systems, prompts, played, options.seconds, seams);
   const auto listen = write_listening(command, prompts, systems, played);
   std::ofstream(fs::path(command.out_dir) / "table.md") << table << plots << listen;

@@ -104,6 +104,21 @@ TEST(DensityOverTime, CountsOnsetsPerBinAveragedOverContinuations) {
   EXPECT_EQ(density_over_time({}, 2.0, 0.5), (std::vector<double>(4, 0.0)));
 }
 
+// At a seam at 4 s (frames of 1/16 s): C4 held across it goes on (held, not struck again); E4 is cut
+// at the seam and struck again a frame later (restruck); G4 stops at the seam with no new note (held
+// only); A4 is cut and struck again, but 0.5 s later (held only); D4 ended before the seam and C5
+// begins on it (neither).
+TEST(HeldAcross, CountsNotesCutAtASeamAndStruckAgain) {
+  const double f = 1.0 / 16;
+  const std::vector<Note> notes{
+      {3.0, 5.0, 60, 64}, {3.5, 4.0, 64, 64}, {4.0 + f, 4.5, 64, 64}, {3.2, 4.0 + f, 67, 64},
+      {3.1, 4.0, 69, 64}, {4.5, 5.0, 69, 64}, {3.0, 3.9, 62, 64},    {4.0, 4.5, 72, 64}};
+  const auto r = held_across(notes, 4.0, f);
+  EXPECT_EQ(r.held, 4u);
+  EXPECT_EQ(r.restruck, 1u);
+  EXPECT_EQ(held_across({}, 4.0, f).held, 0u);
+}
+
 TEST(RegisterOverlap, IsOneForTheSameKeysAndFallsWithDistance) {
   const std::vector<Note> prompt{note(0, 1, 48), note(0, 1, 52)};
   EXPECT_NEAR(register_overlap(prompt, prompt), 1.0, 1e-12);
