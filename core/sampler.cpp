@@ -226,9 +226,12 @@ SampleResult sample(ScoreNet& net, at::IntArrayRef shape, const SamplerConfig& c
         return net->forward(x, t, condition);
       };
     } else {
-      // One batch: the first half knows the roll, the second knows nothing.
+      // One batch: the first half knows the roll, the second knows nothing. Below guidance_t_min,
+      // the plain conditional score, on the single batch.
       auto both_known = net->condition(torch::cat({known, torch::zeros_like(known)}), torch::cat({mask, torch::zeros_like(mask)}));
-      score = [&net, both_known, w = config.guidance](const at::Tensor& x, const at::Tensor& t) {
+      score = [&net, both_known, only_known = net->condition(known, mask), w = config.guidance,
+               t_min = config.guidance_t_min](const at::Tensor& x, const at::Tensor& t) {
+        if (t_min > 0 && t[0].item<double>() < t_min) return net->forward(x, t, only_known);
         const auto both = net->forward(torch::cat({x, x}), torch::cat({t, t}), both_known);
         const auto with = both.narrow(0, 0, x.size(0)), without = both.narrow(0, x.size(0), x.size(0));
         return without + (with - without) * w;

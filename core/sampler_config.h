@@ -26,6 +26,11 @@ struct SamplerConfig {
   // sampling; > 1 follows what is known more closely. Each evaluation then runs the network on a
   // doubled batch (it still counts as one NFE).
   double guidance = 1.0;
+  // Guidance only in the noisier part of sampling, t >= guidance_t_min (t = 1 is pure noise); below
+  // it the plain conditional score (a limited guidance interval, Kynkäänniemi et al. 2024). Where a
+  // piece goes is settled early; guided to its end, a window stops the notes held into it and
+  // strikes them again. Those late steps then cost one network batch, not two.
+  double guidance_t_min = 0.0;
   std::uint64_t seed = 0;
   bool operator==(const SamplerConfig&) const = default;
 };

@@ -330,9 +330,14 @@ void register_default(const Model& model, const torch::Device& device) {
   for (int steps : {4, 8, 16}) window("heun/" + std::to_string(steps), {.kind = SamplerKind::kHeun, .steps = steps});
   window("em/100", {.kind = SamplerKind::kEulerMaruyama, .steps = 100});
   window("pc/50", {.kind = SamplerKind::kPredictorCorrector, .steps = 50, .corrector_steps = 1});
-  if (spec.net.conditional) {  // run's default and sample's: each evaluation on a doubled batch
-    window("pc/30/guidance3", {.kind = SamplerKind::kPredictorCorrector, .steps = 30, .corrector_steps = 1, .guidance = 3.0});
-    window("pc/50/guidance3", {.kind = SamplerKind::kPredictorCorrector, .steps = 50, .corrector_steps = 1, .guidance = 3.0});
+  if (spec.net.conditional) {
+    // Guided to the end, every evaluation on a doubled batch; and run's default (30) and sample's
+    // (50), guided while t >= 0.1 only.
+    for (double t_min : {0.0, 0.1})
+      for (int steps : {30, 50})
+        window("pc/" + std::to_string(steps) + "/guidance3" + (t_min > 0 ? "/t_min0.1" : ""),
+               {.kind = SamplerKind::kPredictorCorrector, .steps = steps, .corrector_steps = 1, .guidance = 3.0,
+                .guidance_t_min = t_min});
   }
   window("ode/tol1e-3", {.kind = SamplerKind::kOde, .atol = 1e-3, .rtol = 1e-3});
 

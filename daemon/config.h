@@ -35,8 +35,8 @@ struct DataConfig {
 std::filesystem::path roll_cache_dir(const DataConfig& data);
 
 // The sampler `sample` and `eval` start with: the setting `scorejam eval` judged best for the
-// bundled model (README, "Judging the music"): predictor-corrector, 50 steps, guidance 3. `run`
-// takes 30 steps of it, to stay well inside real time.
+// bundled model (README, "Judging the music"): predictor-corrector, 50 steps, guidance 3 while the
+// diffusion time t >= 0.3. `run` takes 30 steps of it, to stay well inside real time.
 SamplerConfig default_sampler();
 
 // [model]: the network and SDE of a new model (a checkpoint brings its own).

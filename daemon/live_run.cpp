@@ -71,6 +71,8 @@ std::string describe_changes(const LiveSettings& a, const LiveSettings& b) {
   add("snr", num(a.sampler.snr), num(b.sampler.snr));
   add("corrector_steps", num(a.sampler.corrector_steps), num(b.sampler.corrector_steps));
   add("temperature", num(a.sampler.temperature), num(b.sampler.temperature));
+  add("guidance", num(a.sampler.guidance), num(b.sampler.guidance));
+  add("guidance_t_min", num(a.sampler.guidance_t_min), num(b.sampler.guidance_t_min));
   add("seed", num(static_cast<double>(a.sampler.seed)), num(static_cast<double>(b.sampler.seed)));
   add("onset_threshold", num(a.thresholds.onset), num(b.thresholds.onset));
   add("frame_threshold", num(a.thresholds.frame), num(b.thresholds.frame));

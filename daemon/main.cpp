@@ -96,7 +96,7 @@ int main(int argc, char** argv) {
   std::optional<std::string> sampler_kind;
   std::optional<int> sampler_steps;
   std::optional<std::uint64_t> sampler_seed;
-  std::optional<double> sampler_snr, sampler_temperature, sampler_guidance;
+  std::optional<double> sampler_snr, sampler_temperature, sampler_guidance, sampler_guidance_t_min;
   sample_app->add_option("--checkpoint", sample_command.checkpoint, "model checkpoint (sample.checkpoint)")
       ->check(CLI::ExistingFile);
   sample_app->add_option("--prompt", sample_command.prompt, "MIDI file to continue")->check(CLI::ExistingFile);
@@ -116,6 +116,9 @@ int main(int argc, char** argv) {
   sample_app->add_option("--seed", sampler_seed, "seed (sample.seed)");
   sample_app->add_option("--guidance", sampler_guidance, "classifier-free guidance weight, 1 = off (sample.guidance)")
       ->check(CLI::Range(0.0, 20.0));
+  sample_app->add_option("--guidance-t-min", sampler_guidance_t_min,
+                         "guidance only while the diffusion time t >= this; 0 = to the end (sample.guidance_t_min)")
+      ->check(CLI::Range(0.0, 1.0));
 
   EvalCommand eval_command;
   auto* eval_app = app.add_subcommand("eval", "judge continuations of real prompts against what the pianist played, and baselines");
@@ -148,6 +151,9 @@ int main(int argc, char** argv) {
   eval_app->add_option("--seed", sampler_seed, "seed (sample.seed); every prompt is continued with it");
   eval_app->add_option("--guidance", sampler_guidance, "classifier-free guidance weight, 1 = off (sample.guidance)")
       ->check(CLI::Range(0.0, 20.0));
+  eval_app->add_option("--guidance-t-min", sampler_guidance_t_min,
+                       "guidance only while the diffusion time t >= this; 0 = to the end (sample.guidance_t_min)")
+      ->check(CLI::Range(0.0, 1.0));
 
   BenchCommand bench_command;
   auto* bench_app = app.add_subcommand("bench", "measure speed with Google Benchmark: network, samplers, training");
@@ -215,6 +221,7 @@ int main(int argc, char** argv) {
     if (sampler_snr) config.sample.sampler.snr = *sampler_snr;
     if (sampler_temperature) config.sample.sampler.temperature = *sampler_temperature;
     if (sampler_guidance) config.sample.sampler.guidance = *sampler_guidance;
+    if (sampler_guidance_t_min) config.sample.sampler.guidance_t_min = *sampler_guidance_t_min;
     if (!log_level.empty()) config.runtime.log_level = log_level;
     if (run_mode) config.live.engine.settings.mode = live_mode_from_string(*run_mode);
     if (run_sampler) config.live.engine.settings.sampler.kind = sampler_kind_from_string(*run_sampler);

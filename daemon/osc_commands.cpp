@@ -122,6 +122,7 @@ std::vector<std::pair<std::string, OscValue>> status_pairs(const LiveStatus& s) 
       {"corrector_steps", i(set.sampler.corrector_steps)},
       {"temperature", f(set.sampler.temperature)},
       {"guidance", f(set.sampler.guidance)},
+      {"guidance_t_min", f(set.sampler.guidance_t_min)},
       {"seed", i(static_cast<std::int64_t>(std::min<std::uint64_t>(set.sampler.seed, INT32_MAX)))},
       {"atol", f(set.sampler.atol)},
       {"rtol", f(set.sampler.rtol)},
@@ -268,6 +269,10 @@ std::vector<OscCommand> make_commands() {
                    [](LiveSettings& s, double v) { s.sampler.temperature = v; }),
       real_setting("guidance", 0, 10, "how closely to follow what was played (classifier-free guidance; 1 = off)",
                    [](LiveSettings& s, double v) { s.sampler.guidance = v; }),
+      real_setting("guidance_t_min", 0, 1,
+                   "guidance only while the diffusion time t >= this (1 = pure noise); below it the plain "
+                   "conditional score, so that notes held into a window go on sounding",
+                   [](LiveSettings& s, double v) { s.sampler.guidance_t_min = v; }),
       int_setting("seed", 0, INT32_MAX, "random seed of the sampler",
                   [](LiveSettings& s, std::int64_t v) { s.sampler.seed = static_cast<std::uint64_t>(v); }),
       real_setting("onset_threshold", 0, 1, "decoder: onset level at which a note starts",

@@ -32,6 +32,7 @@ std::string sampler_fields(const SamplerConfig& s) {
   return "sampler=" + to_string(s.kind) + " steps=" + num(s.steps) + " snr=" + num(s.snr) +
          " corrector_steps=" + num(s.corrector_steps) + " atol=" + num(s.atol) + " rtol=" + num(s.rtol) +
          " eps=" + num(s.eps) + " temperature=" + num(s.temperature) + " guidance=" + num(s.guidance) +
+         " guidance_t_min=" + num(s.guidance_t_min) +
          " seed=" + num(s.seed);
 }
 
@@ -66,6 +67,11 @@ class Fields {
     const auto it = pairs_.find(key);
     if (it == pairs_.end()) fail("missing " + key + "=");
     return parse<T>(it->second, key.c_str());
+  }
+
+  template <class T>
+  T get_or(const std::string& key, T otherwise) const {
+    return pairs_.count(key) ? get<T>(key) : otherwise;
   }
 
   [[noreturn]] void fail(const std::string& why) const {
@@ -125,6 +131,7 @@ SamplerConfig read_sampler(const Fields& f) {
   s.eps = f.get<double>("eps");
   s.temperature = f.get<double>("temperature");
   s.guidance = f.get<double>("guidance");
+  s.guidance_t_min = f.get_or<double>("guidance_t_min", 0.0);  // traces before it was a setting: 0
   s.seed = f.get<std::uint64_t>("seed");
   // The sampler allocates per step: a trace may not ask for an absurd run.
   if (s.steps < 1 || s.steps > 100'000 || s.corrector_steps < 0 || s.corrector_steps > 100)

@@ -291,6 +291,7 @@ std::vector<CommandCase> command_cases() {
       {"CorrectorSteps", "/scorejam/corrector_steps", {3}, [](C c) { return c.settings.sampler.corrector_steps == 3; }},
       {"Temperature", "/scorejam/temperature", {1.5f}, [](C c) { return c.settings.sampler.temperature == 1.5; }},
       {"Guidance", "/scorejam/guidance", {2.5}, [](C c) { return c.settings.sampler.guidance == 2.5; }},
+      {"GuidanceTMin", "/scorejam/guidance_t_min", {0.5f}, [](C c) { return c.settings.sampler.guidance_t_min == 0.5; }},
       {"Seed", "/scorejam/seed", {12345}, [](C c) { return c.settings.sampler.seed == 12345u; }},
       {"OnsetThreshold", "/scorejam/onset_threshold", {0.25f}, [](C c) { return c.settings.thresholds.onset == 0.25f; }},
       {"FrameThreshold", "/scorejam/frame_threshold", {0.75f}, [](C c) { return c.settings.thresholds.frame == 0.75f; }},
@@ -522,7 +523,7 @@ TEST_F(OscServerTest, StatusReplyCarriesEveryStatusFieldAsKeyValuePairs) {
   ASSERT_EQ(reply->args.size() % 2, 0u);
   const auto pairs = status_pairs(*reply);
   const std::set<std::string> expected_keys = {
-      "playing", "state", "mode", "sampler", "steps", "snr", "corrector_steps", "temperature", "guidance", "seed", "atol",
+      "playing", "state", "mode", "sampler", "steps", "snr", "corrector_steps", "temperature", "guidance", "guidance_t_min", "seed", "atol",
       "rtol", "eps", "onset_threshold", "frame_threshold", "pause_ms", "answer_seconds", "checkpoint", "device",
       "answers", "first_note_ms_p50", "first_note_ms_p95", "answers_prepared", "answers_opening_rest", "windows", "windows_late", "window_ms_p50",
       "window_ms_max", "deadline_ms", "steps_in_use", "notes_thinned", "events_sent", "lateness_us_p50", "lateness_us_p99",

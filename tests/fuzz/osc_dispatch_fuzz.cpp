@@ -36,6 +36,7 @@ class CheckedControl final : public scorejam::LiveControl {
     check(s.sampler.corrector_steps >= 0 && s.sampler.corrector_steps <= 10, "corrector_steps in 0..10");
     check(within(s.sampler.temperature, 0, 2), "temperature finite, in 0..2");
     check(within(s.sampler.guidance, 0, 10), "guidance finite, in 0..10");
+    check(within(s.sampler.guidance_t_min, 0, 1), "guidance_t_min finite, in 0..1");
     check(s.sampler.seed <= INT32_MAX, "seed in 0..2^31-1");
     check(within(s.thresholds.onset, 0, 1) && within(s.thresholds.frame, 0, 1), "thresholds finite, in 0..1");
     check(s.pause_ms >= 50 && s.pause_ms <= 10000, "pause_ms in 50..10000");

@@ -50,6 +50,7 @@ TEST(SessionTrace, EveryRecordReadsBackExactly) {
   w.sampler.snr = 0.1 + 0.2;  // not exact in binary: must come back bit for bit
   w.sampler.temperature = std::nextafter(1.0, 2.0);
   w.sampler.guidance = 3;
+  w.sampler.guidance_t_min = 0.3;
   w.sampler.seed = 18446744073709551615ull;
   w.thresholds.onset = 0.1f + 0.2f;
   const auto w2 = round_trip(w);
@@ -59,6 +60,14 @@ TEST(SessionTrace, EveryRecordReadsBackExactly) {
   EXPECT_EQ(w2.sampler, w.sampler);
   EXPECT_EQ(w2.thresholds.onset, w.thresholds.onset);
   EXPECT_EQ(w2.thresholds.frame, w.thresholds.frame);
+  // A trace written before guidance_t_min was a setting sampled with guidance to the end.
+  auto old_line = format_trace(w);
+  const auto field = old_line.find(" guidance_t_min=");
+  old_line.erase(field, old_line.find(' ', field + 1) - field);
+  ASSERT_EQ(old_line.find("guidance_t_min"), std::string::npos) << old_line;
+  const auto old = std::get<TraceWindow>(parse_trace(old_line, 3));
+  EXPECT_EQ(old.sampler.guidance, 3);
+  EXPECT_EQ(old.sampler.guidance_t_min, 0);
 
   TraceCommit c{41, true, true, 5550001112223, 7.25, 12, 0xfedcba9876543210ull};
   const auto c2 = round_trip(c);
