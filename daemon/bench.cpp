@@ -332,10 +332,10 @@ void register_default(const Model& model, const torch::Device& device) {
   window("pc/50", {.kind = SamplerKind::kPredictorCorrector, .steps = 50, .corrector_steps = 1});
   if (spec.net.conditional) {
     // Guided to the end, every evaluation on a doubled batch; and run's default (30) and sample's
-    // (50), guided while t >= 0.1 only.
-    for (double t_min : {0.0, 0.1})
+    // (50), guided while t >= 0.3 only.
+    for (double t_min : {0.0, 0.3})
       for (int steps : {30, 50})
-        window("pc/" + std::to_string(steps) + "/guidance3" + (t_min > 0 ? "/t_min0.1" : ""),
+        window("pc/" + std::to_string(steps) + "/guidance3" + (t_min > 0 ? "/t_min0.3" : ""),
                {.kind = SamplerKind::kPredictorCorrector, .steps = steps, .corrector_steps = 1, .guidance = 3.0,
                 .guidance_t_min = t_min});
   }
