@@ -121,19 +121,29 @@ TEST(Sampler, ConditionalNetworkSeesTheKnownRoll) {
   EXPECT_EQ(with.nfe, 5);
 }
 
+// A small untrained conditional network, and two rolls of 16 frames whose first 8 are known.
+class GuidedSampler : public testing::Test {
+ protected:
+  GuidedSampler() {
+    torch::manual_seed(0);
+    ScoreNetConfig config{1, {8, 16}, 16};
+    config.conditional = true;
+    net = ScoreNet(config, Sde{});
+    net->eval();
+    known = torch::rand(shape) * 2 - 1;
+    mask = torch::zeros({2, 1, kKeys, 16});
+    mask.slice(3, 0, 8).fill_(1);
+    inpainting = {known, mask};
+  }
+  ScoreNet net{nullptr};
+  std::vector<int64_t> shape{2, 1, kKeys, 16};
+  torch::Tensor known, mask;
+  Inpainting inpainting;
+};
+
 // Guidance w samples with s_none + w (s_known - s_none): w = 0 is the network knowing nothing, w = 2
 // leans twice as far towards what is known. Checked against score functions built by hand.
-TEST(Sampler, ClassifierFreeGuidanceMixesTheScoresWithAndWithoutTheKnownRoll) {
-  torch::manual_seed(0);
-  ScoreNetConfig config{1, {8, 16}, 16};
-  config.conditional = true;
-  ScoreNet net(config, Sde{});
-  net->eval();
-  const auto shape = std::vector<int64_t>{2, 1, kKeys, 16};
-  auto known = torch::rand(shape) * 2 - 1;
-  auto mask = torch::zeros({2, 1, kKeys, 16});
-  mask.slice(3, 0, 8).fill_(1);
-  const Inpainting inpainting{known, mask};
+TEST_F(GuidedSampler, ClassifierFreeGuidanceMixesTheScoresWithAndWithoutTheKnownRoll) {
   auto by_hand = [&](double w) {
     ScoreFn score = [&, w](const at::Tensor& x, const at::Tensor& t) {
       auto with = net->forward(x, t, known, mask);
@@ -156,17 +166,7 @@ TEST(Sampler, ClassifierFreeGuidanceMixesTheScoresWithAndWithoutTheKnownRoll) {
 
 // With guidance_t_min, the steps at t >= guidance_t_min are guided and the later ones take the plain
 // conditional score: checked against a score function built by hand, and against both ends.
-TEST(Sampler, GuidanceStopsBelowGuidanceTMin) {
-  torch::manual_seed(0);
-  ScoreNetConfig config{1, {8, 16}, 16};
-  config.conditional = true;
-  ScoreNet net(config, Sde{});
-  net->eval();
-  const auto shape = std::vector<int64_t>{2, 1, kKeys, 16};
-  auto known = torch::rand(shape) * 2 - 1;
-  auto mask = torch::zeros({2, 1, kKeys, 16});
-  mask.slice(3, 0, 8).fill_(1);
-  const Inpainting inpainting{known, mask};
+TEST_F(GuidedSampler, GuidanceStopsBelowGuidanceTMin) {
   SamplerConfig guided{SamplerKind::kPredictorCorrector, 6};
   guided.guidance = 3;
   guided.seed = 7;
