@@ -227,9 +227,12 @@ SampleResult sample(ScoreNet& net, at::IntArrayRef shape, const SamplerConfig& c
       };
     } else {
       // One batch: the first half knows the roll, the second knows nothing. Below guidance_t_min,
-      // the plain conditional score, on the single batch.
+      // the plain conditional score on the first half's condition alone.
       auto both_known = net->condition(torch::cat({known, torch::zeros_like(known)}), torch::cat({mask, torch::zeros_like(mask)}));
-      score = [&net, both_known, only_known = net->condition(known, mask), w = config.guidance,
+      const ScoreNetCondition only_known{
+          both_known.first_layer.narrow(0, 0, shape[0]),
+          both_known.summary.defined() ? both_known.summary.narrow(0, 0, shape[0]) : both_known.summary};
+      score = [&net, both_known, only_known, w = config.guidance,
                t_min = config.guidance_t_min](const at::Tensor& x, const at::Tensor& t) {
         if (t_min > 0 && t[0].item<double>() < t_min) return net->forward(x, t, only_known);
         const auto both = net->forward(torch::cat({x, x}), torch::cat({t, t}), both_known);

@@ -58,7 +58,8 @@ struct LiveRunConfig {
     // guided take 1.1 s (bench: window/pc/50/guidance3), too close to the 2 s hop on a busy laptop.
     // Guided, the bundled model keeps the player's register and key (eval on the validation split:
     // register listening 0.145 against 0.064, listening 0.189 against 0.053 for PC 50 unguided, at
-    // about the same cost) and answers short phrases at 4.1-4.5 notes/s (README, "Judging the music").
+    // about the same cost). Guided while t >= 0.3 only, it answers short phrases at 6.3 notes/s
+    // (4.1-4.5 guided to the end; README, "Measured (scorejam bench --config live)").
     c.settings.sampler.steps = 30;
     return c;
   }();
