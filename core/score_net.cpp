@@ -38,7 +38,8 @@ torch::Tensor context_map(const torch::Tensor& known, const torch::Tensor& mask,
 
 }  // namespace
 
-ScoreNetImpl::ScoreNetImpl(const ScoreNetConfig& config, const Sde& sde) : config_(config), sde_(sde) {
+ScoreNetImpl::ScoreNetImpl(const ScoreNetConfig& config, const Sde& sde)
+    : config_(config), sde_(sde), compute_(default_compute_path()) {
   if (config.widths.size() < 2) throw std::invalid_argument("ScoreNet: at least two widths (one level down)");
   if (config.channels < 1) throw std::invalid_argument("ScoreNet: channels must be >= 1");
   for (int w : config.widths)
@@ -100,6 +101,79 @@ ScoreNetImpl::ScoreNetImpl(const ScoreNetConfig& config, const Sde& sde) : confi
     out_ = register_module("out", torch::nn::Conv2d(torch::nn::Conv2dOptions(2 * w[0], config.channels, 3).padding(1)));
 }
 
+void ScoreNetImpl::set_compute(const ComputePath& path) {
+  compute_ = path;
+  prepare_weights();
+}
+
+void ScoreNetImpl::prepare_weights() {
+  if (!compute_.channels_last) return;
+  // set_data keeps each parameter the same variable (an optimizer's reference stays valid) and
+  // gives it NHWC strides: the convolutions then read it without a copy. The transposed
+  // convolutions run in NCHW (LibTorch 1.13 has no NHWC kernel for them) and keep theirs.
+  torch::NoGradGuard no_grad;
+  auto to_nhwc = [](torch::Tensor& weight) {
+    if (weight.defined() && weight.dim() == 4 && !weight.is_contiguous(torch::MemoryFormat::ChannelsLast))
+      weight.set_data(weight.contiguous(torch::MemoryFormat::ChannelsLast));
+  };
+  for (const auto& module : *down_convs_) to_nhwc(module->as<torch::nn::Conv2d>()->weight);
+  if (out_) to_nhwc(out_->weight);
+}
+
+torch::Tensor ScoreNetImpl::conv(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                 int64_t stride, int64_t padding) const {
+  if (!compute_.bf16) return torch::conv2d(x, weight, bias, stride, padding);
+  return torch::conv2d(x, weight.to(torch::kBFloat16), bias.defined() ? bias.to(torch::kBFloat16) : bias, stride, padding);
+}
+
+// A stride-2, 3 x 3 transposed convolution as one ordinary 2 x 2 convolution with four times the
+// output channels, then a pixel shuffle: each output pixel's parity (a, b) takes its own taps of
+// the kernel (the sub-pixel form of Shi et al. 2016). The same sums, so the same result to
+// rounding; but oneDNN runs it (LibTorch 1.13's CPU transposed convolution is a naive kernel with
+// no bf16 and no NHWC). padding 1 with output_padding 1 (the padded layout) or padding 0 (the
+// valid layout, output_padding 0 or 1). The weight is rearranged by indexing, so gradients reach it.
+torch::Tensor subpixel_conv_transposed(const torch::Tensor& x, const torch::Tensor& weight,
+                                              const torch::Tensor& bias,
+                                       int64_t padding, const std::vector<int64_t>& output_padding) {
+  // taps[a][d]: the kernel row feeding output parity a from the input at offset d; 3 is a zero row.
+  static const int64_t kTaps[2][2][2] = {{{2, 0}, {3, 1}},   // padding 0
+                                         {{1, 3}, {2, 0}}};  // padding 1
+  const auto& taps = kTaps[padding];
+  const auto index = torch::tensor({taps[0][0], taps[0][1], taps[1][0], taps[1][1]}, torch::kLong);
+  const int64_t in_channels = weight.size(0), out_channels = weight.size(1);
+  auto w = torch::constant_pad_nd(weight.permute({1, 0, 2, 3}), {0, 1, 0, 1});  // [Cout, Cin, 4, 4], row 3 zero
+  w = w.index_select(2, index).index_select(3, index).view({out_channels, in_channels, 2, 2, 2, 2});
+  w = w.permute({0, 2, 4, 1, 3, 5}).reshape({out_channels * 4, in_channels, 2, 2});
+  if (x.is_contiguous(torch::MemoryFormat::ChannelsLast)) w = w.contiguous(torch::MemoryFormat::ChannelsLast);
+  const auto b = bias.defined() ? bias.repeat_interleave(4) : bias;
+  const auto padded = padding == 1 ? torch::constant_pad_nd(x, {0, 1, 0, 1}) : torch::constant_pad_nd(x, {1, 1, 1, 1});
+  auto y = torch::pixel_shuffle(torch::conv2d(padded, w, b), 2);
+  if (padding == 0)
+    y = y.slice(2, 0, 2 * x.size(2) + 1 + output_padding[0]).slice(3, 0, 2 * x.size(3) + 1 + output_padding[1]);
+  return y;
+}
+
+torch::Tensor ScoreNetImpl::conv_transposed(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                            int64_t padding, std::vector<int64_t> output_padding) const {
+  if (compute_.bf16)
+    return subpixel_conv_transposed(x, weight.to(torch::kBFloat16), bias.defined() ? bias.to(torch::kBFloat16) : bias,
+                                    padding, output_padding);
+  if (!compute_.channels_last) return torch::conv_transpose2d(x, weight, bias, 2, padding, output_padding);
+  // NHWC in and out; NCHW inside, where LibTorch 1.13's kernel is 2.5x faster than its NHWC one.
+  return torch::conv_transpose2d(x.contiguous(), weight, bias, 2, padding, output_padding)
+      .contiguous(torch::MemoryFormat::ChannelsLast);
+}
+
+torch::Tensor ScoreNetImpl::norm(const torch::nn::GroupNormImpl& layer, const torch::Tensor& x) const {
+  const auto& o = layer.options;
+  if (!compute_.bf16) return torch::group_norm(x, o.num_groups(), layer.weight, layer.bias, o.eps());
+  // LibTorch 1.13's bf16 GroupNorm is accurate in NCHW (0.5%) but not in NHWC (19-77% off,
+  // measured: its NHWC kernel keeps its statistics in bf16), so there it runs in fp32.
+  if (!compute_.channels_last)
+    return torch::group_norm(x, o.num_groups(), layer.weight.to(torch::kBFloat16), layer.bias.to(torch::kBFloat16), o.eps());
+  return torch::group_norm(x.to(torch::kFloat), o.num_groups(), layer.weight, layer.bias, o.eps()).to(torch::kBFloat16);
+}
+
 int64_t ScoreNetImpl::parameter_count() const {
   int64_t n = 0;
   for (const auto& p : parameters()) n += p.numel();
@@ -117,10 +191,13 @@ ScoreNetCondition ScoreNetImpl::condition(const torch::Tensor& known, const torc
   auto planes = config_.context_map ? torch::cat({known * mask, mask, context_map(known, mask, kRecentFrames)}, 1)
                                     : torch::cat({known * mask, mask}, 1);
   if (pad_h || pad_w) planes = torch::constant_pad_nd(planes, {0, pad_w, 0, pad_h});
+  prepare_weights();
+  if (compute_.bf16) planes = planes.to(torch::kBFloat16);
+  if (compute_.channels_last) planes = planes.contiguous(torch::MemoryFormat::ChannelsLast);
   auto* first = down_convs_[0]->as<torch::nn::Conv2d>();
   ScoreNetCondition condition;
-  condition.first_layer = torch::conv2d(planes, first->weight.narrow(1, config_.channels, planes.size(1)), {}, 1,
-                                        config_.valid_convolutions ? 0 : 1);
+  condition.first_layer = conv(planes, first->weight.narrow(1, config_.channels, planes.size(1)), {}, 1,
+                               config_.valid_convolutions ? 0 : 1);
   if (config_.context_summary) {
     // Each key's mean over the known frames, in [0, 1] (silence 0), per channel; and the share known.
     const auto frames_known = mask.sum(3).clamp_min(1.0);                   // [B, 1, H]
@@ -157,32 +234,39 @@ torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor&
   const double sd2 = config_.sigma_data * config_.sigma_data;
   torch::Tensor h = edm ? scaled * (sigma.square() + sd2).rsqrt() : x;
   if (pad_h || pad_w) h = torch::constant_pad_nd(h, {0, pad_w, 0, pad_h});
+  prepare_weights();
+  const bool bf16 = compute_.bf16, nhwc = compute_.channels_last;
+  if (bf16) h = h.to(torch::kBFloat16);
+  if (nhwc) h = h.contiguous(torch::MemoryFormat::ChannelsLast);
 
   const auto projected = t.unsqueeze(1) * fourier_w_.unsqueeze(0) * (2.0 * M_PI);
   auto embed = torch::silu(embed_->forward(torch::cat({torch::sin(projected), torch::cos(projected)}, 1)));
   if (condition.summary.defined()) embed = embed + condition.summary;
   auto inject = [&](torch::nn::ModuleList& dense, std::size_t i) {
-    return dense[i]->as<torch::nn::Linear>()->forward(embed).unsqueeze(-1).unsqueeze(-1);
+    const auto v = dense[i]->as<torch::nn::Linear>()->forward(embed).unsqueeze(-1).unsqueeze(-1);
+    return bf16 ? v.to(torch::kBFloat16) : v;
   };
 
   // Without autograd (sampling), every level's skip is written straight into the second half of the
   // buffer its concatenation with the up path uses, and the up path's output into the first half:
   // no torch::cat copies and fewer fresh allocations, which cost page faults on every call. Time
-  // embeddings are added in place to the fresh convolution outputs.
+  // embeddings are added in place to the fresh convolution outputs. (Not in NHWC, where a channel
+  // slice of the shared buffer is not dense and the next convolution would copy it.)
   const bool inference = !torch::GradMode::is_enabled();
+  const bool shared_buffers = inference && !nhwc;
   const auto& w = config_.widths;
   std::vector<torch::Tensor> skips, joined(static_cast<std::size_t>(depth));
   for (int i = 0; i <= depth; ++i) {
     if (i == 0 && config_.conditional) {
       auto* first = down_convs_[0]->as<torch::nn::Conv2d>();
-      h = torch::conv2d(h, first->weight.narrow(1, 0, config_.channels), {}, 1, config_.valid_convolutions ? 0 : 1);
+      h = conv(h, first->weight.narrow(1, 0, config_.channels), {}, 1, config_.valid_convolutions ? 0 : 1);
       h.add_(condition.first_layer);
     } else {
-      h = down_convs_[i]->as<torch::nn::Conv2d>()->forward(h);
+      h = conv(h, down_convs_[i]->as<torch::nn::Conv2d>()->weight, {}, i == 0 ? 1 : 2, config_.valid_convolutions ? 0 : 1);
     }
     h.add_(inject(down_dense_, i));
-    h = down_norms_[i]->as<torch::nn::GroupNorm>()->forward(h);
-    if (inference && i < depth) {
+    h = norm(*down_norms_[i]->as<torch::nn::GroupNorm>(), h);
+    if (shared_buffers && i < depth) {
       auto& buffer = joined[static_cast<std::size_t>(i)];
       buffer = torch::empty({h.size(0), 2 * w[i], h.size(2), h.size(3)}, h.options());
       auto skip = buffer.narrow(1, w[i], w[i]);
@@ -194,15 +278,25 @@ torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor&
     skips.push_back(h);
   }
   if (config_.attention) {
+    // In fp32 on every path: at the lowest resolution it is cheap, and bf16 logits (8 bits of
+    // mantissa at magnitudes near 10) move the softmax by about 2%.
     const auto b = h.size(0), c = h.size(1), hh = h.size(2), ww = h.size(3);
-    auto qkv = attn_qkv_->forward(attn_norm_->forward(h)).reshape({b, 3, c, hh * ww});
+    const auto h32 = h.to(torch::kFloat).contiguous();
+    auto qkv = torch::conv2d(torch::group_norm(h32, attn_norm_->options.num_groups(), attn_norm_->weight, attn_norm_->bias,
+                                               attn_norm_->options.eps()),
+                             attn_qkv_->weight, attn_qkv_->bias)
+                   .reshape({b, 3, c, hh * ww});
     auto q = qkv.select(1, 0).transpose(1, 2), k = qkv.select(1, 1), v = qkv.select(1, 2).transpose(1, 2);
     auto weights = torch::softmax(torch::bmm(q, k) / std::sqrt(static_cast<double>(c)), -1);
-    h = h + attn_out_->forward(torch::bmm(weights, v).transpose(1, 2).reshape({b, c, hh, ww}));
+    auto attended = torch::conv2d(torch::bmm(weights, v).transpose(1, 2).reshape({b, c, hh, ww}), attn_out_->weight,
+                                  attn_out_->bias);
+    if (bf16) attended = attended.to(torch::kBFloat16);
+    if (nhwc) attended = attended.contiguous(torch::MemoryFormat::ChannelsLast);
+    h = h + attended;
   }
   for (int step = 0; step < depth; ++step) {
     const auto level = static_cast<std::size_t>(depth - 1 - step);
-    if (step > 0 && !inference) h = torch::cat({h, skips[level + 1]}, 1);
+    if (step > 0 && !shared_buffers) h = torch::cat({h, skips[level + 1]}, 1);
     auto* up_conv = up_convs_[step]->as<torch::nn::ConvTranspose2d>();
     if (config_.valid_convolutions) {
       // Unpadded: (n - 1) * 2 + 3, one short of the skip's size where that is even.
@@ -210,22 +304,31 @@ torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor&
       const int64_t extra_h = target.size(2) - ((h.size(2) - 1) * 2 + 3), extra_w = target.size(3) - ((h.size(3) - 1) * 2 + 3);
       if (extra_h < 0 || extra_h > 1 || extra_w < 0 || extra_w > 1)
         throw std::invalid_argument("ScoreNet: input too small for the valid-convolution layout");
-      h = torch::conv_transpose2d(h, up_conv->weight, {}, 2, 0, {extra_h, extra_w});
+      h = conv_transposed(h, up_conv->weight, {}, 0, {extra_h, extra_w});
     } else {
-      h = up_conv->forward(h);
+      h = conv_transposed(h, up_conv->weight, {}, 1, {1, 1});
     }
     h.add_(inject(up_dense_, step));
-    h = up_norms_[step]->as<torch::nn::GroupNorm>()->forward(h);
-    if (inference) {
+    h = norm(*up_norms_[step]->as<torch::nn::GroupNorm>(), h);
+    if (shared_buffers) {
       auto up = joined[level].narrow(1, 0, w[level]);
       torch::silu_out(up, h);
       h = joined[level];
     } else {
-      h = torch::silu(h);
+      h = inference ? torch::silu_(h) : torch::silu(h);
     }
   }
-  if (!inference) h = torch::cat({h, skips[0]}, 1);
-  h = config_.valid_convolutions ? out_transposed_->forward(h) : out_->forward(h);
+  if (!shared_buffers) h = torch::cat({h, skips[0]}, 1);
+  if (config_.valid_convolutions) {
+    // Stride 1: an ordinary convolution with the kernel flipped and its channels swapped, padded by 2.
+    auto weight = out_transposed_->weight.flip({2, 3}).transpose(0, 1);
+    if (nhwc) weight = weight.contiguous(torch::MemoryFormat::ChannelsLast);
+    h = conv(h, weight, out_transposed_->bias, 1, 2);
+  } else {
+    h = conv(h, out_->weight, out_->bias, 1, 1);
+  }
+  if (bf16) h = h.to(torch::kFloat);
+  if (nhwc) h = h.contiguous();
   if (pad_h || pad_w) h = h.slice(2, 0, height).slice(3, 0, width);
   if (!edm) return h / per_sample(sde_.std(t), h);
   // D = c_skip x + c_out F; score = (mean D - x) / std^2.

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "core/compute_path.h"
 #include "core/sde.h"
 
 namespace scorejam {
@@ -46,6 +47,11 @@ class ScoreNetImpl : public torch::nn::Module {
   ScoreNetCondition condition(const torch::Tensor& known, const torch::Tensor& mask);
 
   const ScoreNetConfig& config() const { return config_; }
+  // The precision and layout it computes in (default_compute_path() at construction). The weights
+  // stay fp32 (the master copy training updates); convolution weights are kept in NHWC on the
+  // channels-last path. Outputs are fp32 and contiguous on every path.
+  const ComputePath& compute() const { return compute_; }
+  void set_compute(const ComputePath& path);
   const Sde& sde() const { return sde_; }
   int64_t parameter_count() const;
 
@@ -53,8 +59,16 @@ class ScoreNetImpl : public torch::nn::Module {
   static constexpr int64_t kRecentFrames = 16;
 
  private:
+  void prepare_weights();  // the channels-last path's NHWC convolution weights (idempotent)
+  torch::Tensor conv(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, int64_t stride,
+                     int64_t padding) const;
+  torch::Tensor conv_transposed(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                int64_t padding, std::vector<int64_t> output_padding) const;
+  torch::Tensor norm(const torch::nn::GroupNormImpl& layer, const torch::Tensor& x) const;
+
   ScoreNetConfig config_;
   Sde sde_;
+  ComputePath compute_;
   torch::Tensor fourier_w_;
   torch::nn::Linear embed_{nullptr};
   torch::nn::Linear summary_{nullptr};  // context_summary: [C x 88 + 1] -> embed_dim
@@ -66,6 +80,12 @@ class ScoreNetImpl : public torch::nn::Module {
   torch::nn::Conv2d attn_qkv_{nullptr}, attn_out_{nullptr};
 };
 TORCH_MODULE(ScoreNet);
+
+// torch::conv_transpose2d(x, weight, bias, 2, padding, output_padding) for a 3 x 3 kernel, as one
+// 2 x 2 convolution and a pixel shuffle, which oneDNN runs in bf16 and NHWC. padding 0 or 1 (with
+// output_padding 1).
+torch::Tensor subpixel_conv_transposed(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                       int64_t padding, const std::vector<int64_t>& output_padding);
 
 // Denoising score matching (Song et al.): t ~ U(eps, 1), x_t = mean(t) x0 + std(t) z, loss = batch
 // mean of sum over elements of w(t) (score * std + z)^2. w = 1 for Song's network (his loss); for

@@ -20,6 +20,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -28,10 +29,12 @@
 #include <vector>
 
 #include "core/checkpoint.h"
+#include "core/compute_path.h"
 #include "core/roll.h"
 #include "core/roll_tensor.h"
 #include "core/sampler.h"
 #include "daemon/commands.h"
+#include "daemon/op_profile.h"
 #include "daemon/session.h"
 #include "realtime/live_engine.h"
 #include "realtime/replay.h"
@@ -96,7 +99,7 @@ Model load_model(const BenchCommand& command, const ModelSpec& default_spec, con
       throw std::invalid_argument("bench: --config seed is a fixed setting and takes no --checkpoint");
     model.spec = seed_spec();
     fresh("the original ScoreNet setting");
-  } else if (command.config == "default") {
+  } else if (command.config == "default" || command.config == "paths") {
     if (command.checkpoint.empty()) {
       model.spec = default_spec;
       fresh("the model spec given");
@@ -109,7 +112,7 @@ Model load_model(const BenchCommand& command, const ModelSpec& default_spec, con
                           "; sampling with its EMA weights)";
     }
   } else {
-    throw std::invalid_argument("bench: unknown config '" + command.config + "' (expected default or seed)");
+    throw std::invalid_argument("bench: unknown config '" + command.config + "' (expected default, seed or paths)");
   }
   model.sampling->to(device);
   model.training->to(device);
@@ -675,7 +678,173 @@ void register_soak(const std::string& checkpoint, const LiveConfig& config, cons
   })->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
 }
 
-int run_registered(const BenchCommand& command);
+
+// ---- compute paths (issue 18) ----------------------------------------------------------------
+
+// The paths this CPU offers: fp32 in both layouts; bf16 in both where the CPU has native bf16
+// (elsewhere it is emulated, slower than fp32, and not offered).
+std::vector<ComputePath> offered_paths() {
+  std::vector<ComputePath> paths{{false, false}, {false, true}};
+  if (cpu_features().native_bf16()) {
+    paths.push_back({true, true});
+    paths.push_back({true, false});
+  }
+  return paths;
+}
+
+std::string path_name(const ComputePath& path) {
+  return std::string(path.bf16 ? "bf16" : "fp32") + (path.channels_last ? "_nhwc" : "_nchw");
+}
+
+// The CPU's peak FLOP/s on a path with this many threads: cores x clock x FLOPs a cycle.
+double peak_flops(const ComputePath& path, int threads) {
+  const auto& cpu = cpu_features();
+  return threads * cpu.mhz * 1e6 * (path.bf16 ? cpu.bf16_flops_per_cycle() : cpu.fp32_flops_per_cycle());
+}
+
+// Inputs of one network evaluation at the model's window: a noisy roll at t = 0.5 and, for a
+// conditional model, the first half known.
+struct NfeInputs {
+  torch::Tensor x, t, known, mask;
+};
+
+NfeInputs nfe_inputs(const ModelSpec& spec, std::int64_t batch, const std::vector<std::int64_t>& seed_shape = {}) {
+  torch::manual_seed(0);
+  NfeInputs in;
+  std::vector<std::int64_t> shape = seed_shape.empty()
+                                        ? std::vector<std::int64_t>{batch, spec.net.channels, kKeys, spec.window_frames}
+                                        : seed_shape;
+  shape[0] = batch;
+  in.x = torch::randn(shape) * 10;
+  in.t = torch::full({batch}, 0.5);
+  if (spec.net.conditional) {
+    in.known = (torch::rand(shape) * 2 - 1);
+    in.mask = torch::zeros({batch, 1, shape[2], shape[3]});
+    in.mask.slice(3, 0, shape[3] / 2).fill_(1);
+  }
+  return in;
+}
+
+// One training step's batch of the model's shape.
+std::shared_ptr<TrainStep> train_step_of(const Model& model, std::int64_t batch, const std::vector<std::int64_t>& seed_shape = {}) {
+  auto in = nfe_inputs(model.spec, batch, seed_shape);
+  auto x0 = in.x.clamp(-1, 1);
+  return std::make_shared<TrainStep>(model.training, x0, in.known, in.mask, torch::kCPU);
+}
+
+void print_profiles(const Model& model, bool seed) {
+  const std::int64_t forward_batches[] = {1, 2};
+  const std::vector<std::int64_t> seed_shape = seed ? std::vector<std::int64_t>{12, 1, 28, 28} : std::vector<std::int64_t>{};
+  ScoreNet sampling = model.sampling, training = model.training;
+  for (const auto& path : offered_paths()) {
+    sampling->set_compute(path);
+    training->set_compute(path);
+    std::vector<std::int64_t> batches = seed ? std::vector<std::int64_t>{12} : std::vector<std::int64_t>(std::begin(forward_batches), std::end(forward_batches));
+    for (const auto batch : batches) {
+      const auto in = nfe_inputs(model.spec, batch, seed_shape);
+      ScoreNet net = model.sampling;
+      torch::InferenceMode guard;
+      const auto condition = net->condition(in.known, in.mask);  // once a window, as the samplers do
+      const auto profile = profile_ops([&] { net->forward(in.x, in.t, condition); }, seed ? 20 : 10);
+      std::printf("\nbench --profile: %s, one network evaluation at batch %lld (%.2f GFLOP, %.1f%% of the peak)\n\n%s",
+                  path.describe().c_str(), static_cast<long long>(batch), profile.flops / 1e9,
+                  100.0 * profile.flops / (profile.total_ms / 1e3) / peak_flops(path, torch::get_num_threads()),
+                  format_profile(profile).c_str());
+    }
+    const std::int64_t train_batch = seed ? 32 : 16;
+    auto train = train_step_of(model, train_batch, seed_shape);
+    train->net->train();
+    const auto profile = profile_ops([&] { train->step(); }, seed ? 10 : 3);
+    std::printf("\nbench --profile: %s, one training step at batch %lld (forward, backward, Adam)\n\n%s",
+                path.describe().c_str(), static_cast<long long>(train_batch), format_profile(profile).c_str());
+  }
+  std::fflush(stdout);
+  sampling->set_compute(default_compute_path());
+  training->set_compute(default_compute_path());
+}
+
+void register_paths(const Model& model) {
+  const int threads = torch::get_num_threads();
+  for (const auto& path : offered_paths()) {
+    const auto name = "paths/" + path_name(path);
+    for (const std::int64_t batch : {1, 2}) {
+      auto in = nfe_inputs(model.spec, batch);
+      ScoreNet net = model.sampling;
+      double flops = 0;
+      {
+        net->set_compute(path);
+        torch::InferenceMode guard;
+        const auto condition = net->condition(in.known, in.mask);
+        flops = profile_ops([&] { net->forward(in.x, in.t, condition); }, 1).flops;
+      }
+      benchmark::RegisterBenchmark((name + "/nfe_batch" + std::to_string(batch)).c_str(),
+                                   [net, in, path, flops, threads](benchmark::State& state) mutable {
+        net->set_compute(path);
+        torch::InferenceMode guard;
+        const auto condition = net->condition(in.known, in.mask);
+        net->forward(in.x, in.t, condition);  // warm-up: oneDNN builds its kernels for these shapes
+        for (auto _ : state) benchmark::DoNotOptimize(net->forward(in.x, in.t, condition));
+        state.counters["gflop"] = flops / 1e9;
+        state.counters["gflops"] = Counter(flops / 1e9, Counter::kIsIterationInvariantRate);
+        state.counters["peak_pct"] = Counter(100.0 * flops / peak_flops(path, threads), Counter::kIsIterationInvariantRate);
+      })->UseRealTime()->Unit(benchmark::kMillisecond);
+    }
+    // Training: forward and backward, about three forward passes of FLOPs.
+    const std::int64_t batch = 16;
+    auto train = train_step_of(model, batch);
+    double flops = 0;
+    {
+      auto in = nfe_inputs(model.spec, batch);
+      ScoreNet net = model.training;
+      net->set_compute(path);
+      torch::NoGradGuard no_grad;
+      const auto condition = net->condition(in.known, in.mask);
+      flops = 3 * profile_ops([&] { net->forward(in.x, in.t, condition); }, 1).flops;
+    }
+    benchmark::RegisterBenchmark((name + "/train_batch16").c_str(), [train, path, flops, threads, batch](benchmark::State& state) {
+      train->net->set_compute(path);
+      train->net->train();
+      train->step();  // warm-up, and Adam's state on the first path
+      for (auto _ : state) train->step();
+      state.counters["samples_per_s"] = per_second(static_cast<double>(batch));
+      state.counters["peak_pct"] = Counter(100.0 * flops / peak_flops(path, threads), Counter::kIsIterationInvariantRate);
+    })->UseRealTime()->Unit(benchmark::kMillisecond);
+  }
+}
+
+// The original Python code on its own work, timed by its bench.py with `threads` threads: train
+// step at batch 32 (ms) and Euler-Maruyama 500 steps at batch 12 (s). Empty when it cannot run.
+std::map<std::string, double> time_python_seed(const std::string& folder, int threads) {
+  std::map<std::string, double> result;
+  const std::string command = "/usr/bin/python3 '" + folder + "/bench.py' '" + folder + "' " + std::to_string(threads) + " 2>&1";
+  std::printf("bench: timing the original Python code: %s\n", command.c_str());
+  std::fflush(stdout);
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return result;
+  char line[512];
+  while (std::fgets(line, sizeof line, pipe)) {
+    std::fputs(line, stdout);
+    double value = 0;
+    if (std::sscanf(line, "train step b32: %lf ms", &value) == 1) result["train_ms"] = value;
+    if (std::sscanf(line, "EM 500 b12: %lf s", &value) == 1) result["em_s"] = value;
+  }
+  if (pclose(pipe) != 0) std::printf("bench: the Python benchmark failed (see above)\n");
+  return result;
+}
+
+// Google Benchmark's console output, and each benchmark's median real time (ms) kept.
+class MedianReporter : public benchmark::ConsoleReporter {
+ public:
+  std::map<std::string, double> medians_ms;
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const auto& run : runs)
+      if (run.run_type == Run::RT_Aggregate && run.aggregate_name == "median")
+        medians_ms[run.run_name.function_name] = run.GetAdjustedRealTime();
+    ConsoleReporter::ReportRuns(runs);
+  }
+};
+
+int run_registered(const BenchCommand& command, MedianReporter* reporter = nullptr);
 
 double peak_rss_mib() {
   rusage usage{};
@@ -762,21 +931,44 @@ int run_bench(const BenchCommand& command, const ModelSpec& default_spec, int th
   benchmark::AddCustomContext("torch_threads", std::to_string(torch::get_num_threads()));
   benchmark::AddCustomContext("torch_device", command.device);
 
+  std::printf("bench: network path %s on %s (peak %.0f GFLOP/s fp32 at %d threads, %.0f MHz)\n",
+              model.sampling->compute().describe().c_str(), cpu_features().describe().c_str(),
+              peak_flops({}, torch::get_num_threads()) / 1e9, torch::get_num_threads(), cpu_features().mhz);
+  if (command.profile && !data_parallel && device.is_cpu()) print_profiles(model, command.config == "seed");
+
   benchmark::ClearRegisteredBenchmarks();
   if (data_parallel)
     register_data_parallel(model, command, torch::get_num_threads(), device);
   else if (command.config == "seed")
     register_seed(model, device);
+  else if (command.config == "paths")
+    register_paths(model);
   else
     register_default(model, device);
-  const int result = run_registered(command);
+  MedianReporter reporter;
+  const int result = run_registered(command, &reporter);
+  if (command.config == "seed" && !command.python.empty() && result == 0) {
+    const auto python = time_python_seed(command.python, torch::get_num_threads());
+    auto ratio = [&](const char* ours, const char* theirs, double scale, const char* what) {
+      const auto a = reporter.medians_ms.find(ours);
+      const auto b = python.find(theirs);
+      if (a == reporter.medians_ms.end() || b == python.end()) {
+        std::printf("bench: %s: no figure to compare (filtered out, or the Python run failed)\n", what);
+        return;
+      }
+      std::printf("bench: %s: scorejam %.1f ms, the original Python %.1f ms: %.2fx faster\n", what, a->second,
+                  b->second * scale, b->second * scale / a->second);
+    };
+    ratio("seed/sample_em500_batch12", "em_s", 1000.0, "Euler-Maruyama 500 steps at batch 12");
+    ratio("seed/train_step_batch32", "train_ms", 1.0, "training step at batch 32");
+  }
   benchmark::ClearRegisteredBenchmarks();  // ends what the benchmarks hold: the data-parallel peer rank
   return result;
 }
 
 namespace {
 
-int run_registered(const BenchCommand& command) {
+int run_registered(const BenchCommand& command, MedianReporter* reporter) {
   std::vector<std::string> args{"scorejam-bench", "--benchmark_repetitions=" + std::to_string(command.repetitions),
                                 "--benchmark_report_aggregates_only=true"};
   if (!command.filter.empty()) args.push_back("--benchmark_filter=" + command.filter);
@@ -790,7 +982,7 @@ int run_registered(const BenchCommand& command) {
   int argc = static_cast<int>(args.size());
   benchmark::Initialize(&argc, argv.data());
 
-  const std::size_t ran = benchmark::RunSpecifiedBenchmarks();
+  const std::size_t ran = reporter ? benchmark::RunSpecifiedBenchmarks(reporter) : benchmark::RunSpecifiedBenchmarks();
   benchmark::ClearRegisteredBenchmarks();
   if (ran == 0) {
     std::fprintf(stderr, "bench: no benchmark matches the filter '%s'\n", command.filter.c_str());

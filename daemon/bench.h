@@ -18,6 +18,9 @@ struct BenchCommand {
                                    // "soak": a performance replayed for `minutes` (late windows, hanging
                                    // notes, memory and file descriptors at start and end)
                                    // "data-parallel": training throughput with 1 and 2 processes
+                                   // "paths": the network on every compute path this CPU offers (fp32 in
+                                   // NCHW and NHWC; bf16 where native): per-NFE time, training samples/s,
+                                   // and the share of the CPU's peak FLOP/s each reaches
   std::string checkpoint;          // optional: a checkpoint's spec and weights
   std::string filter;              // Google Benchmark --benchmark_filter regex ("" = every benchmark)
   std::string json;                // optional: write the results as JSON to this file
@@ -29,6 +32,13 @@ struct BenchCommand {
   // starts: `--config data-parallel-peer --peer-port P`, which steps with it until it is killed).
   int peer_port = 0;
   std::string config_path;  // the config file this run was given, for the peer ("" = none)
+  // default, seed, paths: first print where the time goes, op by op, for every compute path offered
+  // (default/paths: forward at batch 1 and 2, a training step at batch 16; seed: forward at batch 12,
+  // a training step at batch 32).
+  bool profile = false;
+  // seed: the folder of the original Python code (its bench.py); it is timed in the same run with
+  // the same thread count and the ratios printed.
+  std::string python;
 };
 
 // Runs the benchmarks and prints their median and spread, then the process's peak memory, to

@@ -187,6 +187,8 @@ Config parse_config(const std::string& toml_text, const std::string& source) {
   TableReader runtime(root, "runtime", source);
   runtime.read("threads", c.runtime.threads, 0, 1024);
   runtime.read("log_level", c.runtime.log_level, {"trace", "debug", "info", "warn", "error"});
+  runtime.read("precision", c.runtime.precision, {"auto", "fp32", "bf16"});
+  runtime.read("memory_format", c.runtime.memory_format, {"auto", "contiguous", "channels_last"});
   runtime.reject_unknown();
 
   TableReader roll(root, "roll", source);
@@ -346,7 +348,10 @@ Config load_config(const std::filesystem::path& path) {
 
 std::string to_toml(const Config& c) {
   toml::table root{
-      {"runtime", toml::table{{"threads", c.runtime.threads}, {"log_level", c.runtime.log_level}}},
+      {"runtime", toml::table{{"threads", c.runtime.threads},
+                              {"log_level", c.runtime.log_level},
+                              {"precision", c.runtime.precision},
+                              {"memory_format", c.runtime.memory_format}}},
       {"roll", toml::table{{"fs_hz", c.roll.format.fs_hz},
                            {"sustain_pedal", c.roll.format.sustain_pedal},
                            {"onset_threshold", static_cast<double>(c.roll.thresholds.onset)},

@@ -20,6 +20,9 @@ namespace scorejam {
 struct RuntimeConfig {
   int threads = 0;                // torch intra-op threads; 0 = every core
   std::string log_level = "info"; // trace, debug, info, warn, error
+  // The score network's compute path (core/compute_path.h): "auto" picks by the CPU found.
+  std::string precision = "auto";      // auto, fp32, bf16
+  std::string memory_format = "auto";  // auto, contiguous, channels_last
 };
 
 struct RollConfig {

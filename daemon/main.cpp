@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "core/compute_path.h"
 #include "core/torch_runtime.h"
 #include "daemon/bench.h"
 #include "daemon/commands.h"
@@ -38,12 +39,18 @@ int main(int argc, char** argv) {
   std::string config_path;
   std::optional<int> threads;
   std::string log_level;
+  std::string precision, memory_format;
   bool print_config = false;
   app.add_option("--config", config_path, "TOML config file (defaults: configs/default.toml)")->check(CLI::ExistingFile);
   app.add_option("--threads", threads, "torch threads (0 = every core); overrides runtime.threads")
       ->check(CLI::Range(0, 1024));
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error; overrides runtime.log_level")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
+  app.add_option("--precision", precision, "auto, fp32, bf16: the network's arithmetic; overrides runtime.precision")
+      ->check(CLI::IsMember({"auto", "fp32", "bf16"}));
+  app.add_option("--memory-format", memory_format,
+                 "auto, contiguous, channels_last: the network's layout; overrides runtime.memory_format")
+      ->check(CLI::IsMember({"auto", "contiguous", "channels_last"}));
   app.add_flag("--print-config", print_config, "print the effective config as TOML and exit");
 
   RollCommand roll;
@@ -157,8 +164,8 @@ int main(int argc, char** argv) {
 
   BenchCommand bench_command;
   auto* bench_app = app.add_subcommand("bench", "measure speed with Google Benchmark: network, samplers, training");
-  bench_app->add_option("--config", bench_command.config, "default (the model spec or checkpoint), seed (Song's ScoreNet setting), live (the live engine answering phrases), soak (a performance replayed for --minutes) or data-parallel (training in 1 and 2 processes)")
-      ->capture_default_str()->check(CLI::IsMember({"default", "seed", "live", "soak", "data-parallel", "data-parallel-peer"}));
+  bench_app->add_option("--config", bench_command.config, "default (the model spec or checkpoint), seed (Song's ScoreNet setting), paths (every compute path this CPU offers), live (the live engine answering phrases), soak (a performance replayed for --minutes) or data-parallel (training in 1 and 2 processes)")
+      ->capture_default_str()->check(CLI::IsMember({"default", "seed", "paths", "live", "soak", "data-parallel", "data-parallel-peer"}));
   bench_app->add_option("--minutes", bench_command.minutes, "soak: how long")->capture_default_str()->check(CLI::Range(0.1, 1440.0));
   bench_app->add_option("--replay", bench_command.replay, "soak: the MIDI performance replayed phrase by phrase")->capture_default_str();
   bench_app->add_option("--checkpoint", bench_command.checkpoint, "benchmark this checkpoint's network")->check(CLI::ExistingFile);
@@ -168,6 +175,10 @@ int main(int argc, char** argv) {
   bench_app->add_option("--device", bench_command.device, "cpu or cuda")->capture_default_str()->check(CLI::IsMember({"cpu", "cuda"}));
   // The peer rank that `--config data-parallel` starts; not for people.
   bench_app->add_option("--peer-port", bench_command.peer_port)->group("");
+  bench_app->add_flag("--profile", bench_command.profile, "first print where the time goes, op by op (torch's profiler)");
+  bench_app->add_option("--python", bench_command.python,
+                        "seed: time the original Python code in this folder (its bench.py) in the same run, and print the ratios")
+      ->check(CLI::ExistingDirectory);
 
   RunCommand run_command;
   auto* run_app = app.add_subcommand("run", "the live daemon: listen on MIDI, answer or play along, steered over OSC");
@@ -223,6 +234,8 @@ int main(int argc, char** argv) {
     if (sampler_guidance) config.sample.sampler.guidance = *sampler_guidance;
     if (sampler_guidance_t_min) config.sample.sampler.guidance_t_min = *sampler_guidance_t_min;
     if (!log_level.empty()) config.runtime.log_level = log_level;
+    if (!precision.empty()) config.runtime.precision = precision;
+    if (!memory_format.empty()) config.runtime.memory_format = memory_format;
     if (run_mode) config.live.engine.settings.mode = live_mode_from_string(*run_mode);
     if (run_sampler) config.live.engine.settings.sampler.kind = sampler_kind_from_string(*run_sampler);
     if (run_steps) config.live.engine.settings.sampler.steps = *run_steps;
@@ -248,6 +261,13 @@ int main(int argc, char** argv) {
       spdlog::warn("torch is running on the reference BLAS ({}), about 15x slower: {}", runtime.blas_library, kBlasFix);
     spdlog::debug("torch: {} threads, BLAS {}, CUDA {}", runtime.threads, runtime.blas_library,
                   runtime.cuda_available ? "available" : "absent");
+    {
+      std::string why;
+      const auto path = resolve_compute_path(precision_from_string(config.runtime.precision),
+                                             layout_from_string(config.runtime.memory_format), cpu_features(), &why);
+      set_default_compute_path(path);
+      spdlog::info("network: {} on {} ({})", path.describe(), cpu_features().describe(), why);
+    }
 
     if (*roll_app) return run_roll(roll, config);
     if (*run_app) return run_live(run_command, config);

@@ -331,3 +331,125 @@ TEST(DsmLoss, EdmNetworkLearnsTheStripesToo) {
 
 }  // namespace
 }  // namespace scorejam
+
+namespace scorejam {
+namespace {
+
+// The bundled model's shape at a smaller size: conditional, context summary and map, attention, EDM.
+ScoreNetConfig bundled_like() {
+  ScoreNetConfig config{3, {8, 16, 32, 32}, 32};
+  config.conditional = true;
+  config.context_summary = true;
+  config.context_map = true;
+  config.attention = true;
+  config.preconditioning = "edm";
+  return config;
+}
+
+struct Evaluation {
+  torch::Tensor x, t, known, mask;
+};
+
+Evaluation evaluation_inputs(int64_t channels, int64_t height, int64_t width, int64_t batch = 2) {
+  torch::manual_seed(1);
+  Evaluation e;
+  e.x = torch::randn({batch, channels, height, width}) * 3;
+  e.t = torch::tensor({0.3, 0.8}).narrow(0, 0, batch);
+  e.known = torch::rand({batch, channels, height, width}) * 2 - 1;
+  e.mask = torch::zeros({batch, 1, height, width});
+  e.mask.slice(3, 0, width / 2).fill_(1);
+  return e;
+}
+
+double relative_error(const torch::Tensor& got, const torch::Tensor& want) {
+  return ((got - want).norm() / want.norm()).item<double>();
+}
+
+TEST(SubpixelConvTransposed, IsTheTransposedConvolutionInBothLayouts) {
+  torch::manual_seed(3);
+  const auto x = torch::randn({2, 6, 11, 16});
+  const auto weight = torch::randn({6, 4, 3, 3});
+  const auto bias = torch::randn({4});
+  for (const auto& [padding, extra] : std::vector<std::pair<int64_t, int64_t>>{{1, 1}, {0, 0}, {0, 1}}) {
+    const auto want = torch::conv_transpose2d(x, weight, bias, 2, padding, extra);
+    const auto got = subpixel_conv_transposed(x, weight, bias, padding, {extra, extra});
+    ASSERT_EQ(got.sizes(), want.sizes()) << "padding " << padding << ", output padding " << extra;
+    EXPECT_LT((got - want).abs().max().item<double>(), 1e-4) << "padding " << padding << ", output padding " << extra;
+    const auto nhwc = subpixel_conv_transposed(x.contiguous(torch::MemoryFormat::ChannelsLast), weight, bias, padding,
+                                               {extra, extra});
+    EXPECT_LT((nhwc - want).abs().max().item<double>(), 1e-4);
+  }
+}
+
+TEST(ScoreNetComputePath, ChannelsLastGivesTheFp32ResultToRounding) {
+  torch::manual_seed(0);
+  ScoreNet net(bundled_like(), Sde{});
+  const auto in = evaluation_inputs(3, 88, 64);
+  torch::NoGradGuard no_grad;
+  const auto want = net->forward(in.x, in.t, in.known, in.mask);
+  net->set_compute({false, true});
+  const auto got = net->forward(in.x, in.t, in.known, in.mask);
+  EXPECT_TRUE(got.is_contiguous());  // samplers get NCHW whatever the path
+  EXPECT_LT(relative_error(got, want), 1e-5);
+  // The weights are NHWC now; back on the contiguous path the result is the same.
+  net->set_compute({false, false});
+  EXPECT_LT(relative_error(net->forward(in.x, in.t, in.known, in.mask), want), 1e-5);
+}
+
+// bf16 in NHWC, the path `auto` takes where bf16 is native. (In NCHW on a CPU without native
+// bf16, LibTorch's fallback convolution accumulates in bf16: 2.7% off for one 64-channel layer.)
+TEST(ScoreNetComputePath, Bf16GivesTheFp32ResultWithinTwoPercent) {
+  torch::manual_seed(0);
+  ScoreNet net(bundled_like(), Sde{});
+  const auto in = evaluation_inputs(3, 88, 64);
+  torch::NoGradGuard no_grad;
+  const auto want = net->forward(in.x, in.t, in.known, in.mask);
+  net->set_compute({true, true});
+  const auto got = net->forward(in.x, in.t, in.known, in.mask);
+  EXPECT_EQ(got.scalar_type(), torch::kFloat);
+  const double error = relative_error(got, want);
+  EXPECT_LT(error, 0.02);
+  EXPECT_GT(error, 0.0) << "bf16 must really compute in bf16";
+}
+
+TEST(ScoreNetComputePath, TheOriginalValidLayoutGivesTheSameResultInNhwc) {
+  torch::manual_seed(0);
+  ScoreNetConfig config{1, {32, 64, 128, 256}, 256};
+  config.valid_convolutions = true;
+  ScoreNet net(config, Sde{});
+  torch::manual_seed(2);
+  const auto x = torch::randn({2, 1, 28, 28});
+  const auto t = torch::full({2}, 0.3);
+  torch::NoGradGuard no_grad;
+  const auto want = net->forward(x, t);
+  net->set_compute({false, true});
+  EXPECT_LT(relative_error(net->forward(x, t), want), 1e-5);
+  net->set_compute({true, true});
+  EXPECT_LT(relative_error(net->forward(x, t), want), 0.02);
+}
+
+TEST(ScoreNetComputePath, TrainingGradientsInNhwcAndBf16FollowTheFp32Ones) {
+  const auto in = evaluation_inputs(3, 88, 32);
+  auto gradients = [&](const ComputePath& path) {
+    torch::manual_seed(0);
+    ScoreNet net(bundled_like(), Sde{});
+    net->set_compute(path);
+    torch::manual_seed(5);
+    dsm_loss(net, in.known, in.known, in.mask).backward();
+    std::vector<torch::Tensor> grads;
+    for (const auto& p : net->named_parameters()) grads.push_back(p.value().grad().flatten());
+    return grads;
+  };
+  const auto want = gradients({false, false});
+  const auto nhwc = gradients({false, true});
+  const auto bf16 = gradients({true, true});
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_LT(relative_error(nhwc[i], want[i]), 1e-4) << "parameter " << i;
+    // Mixed precision: each parameter's gradient points the same way (cosine >= 0.97).
+    const double cosine = (torch::dot(bf16[i], want[i]) / (bf16[i].norm() * want[i].norm() + 1e-30)).item<double>();
+    EXPECT_GT(cosine, 0.97) << "parameter " << i << ", relative error " << relative_error(bf16[i], want[i]);
+  }
+}
+
+}  // namespace
+}  // namespace scorejam

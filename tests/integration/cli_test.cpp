@@ -176,6 +176,44 @@ TEST(Cli, SetsTorchThreadsFromTheConfig) {
   EXPECT_TRUE(contains(run.err, "torch: 1 threads")) << run.err;
 }
 
+TEST(Cli, LogsTheNetworksComputePathAndTakesItFromTheCommandLine) {
+  auto dir = testing::scratch_dir("Cli.LogsTheNetworksComputePathAndTakesItFromTheCommandLine");
+  write_midi_file(dir / "a.mid", {{0, 1, 60, 64, 0}}, {});
+  const std::string roll = " roll " + (dir / "a.mid").string() + " -o " + (dir / "a.png").string();
+  auto chosen = scorejam("--precision fp32 --memory-format contiguous" + roll, dir);
+  ASSERT_EQ(chosen.exit_code, 0) << chosen.err;
+  EXPECT_TRUE(contains(chosen.err, "network: fp32, contiguous")) << chosen.err;
+  EXPECT_TRUE(contains(chosen.err, "as configured")) << chosen.err;
+  testing::write_text(dir / "c.toml", "[runtime]\nmemory_format = \"channels_last\"\n");
+  auto from_file = scorejam("--config " + (dir / "c.toml").string() + roll, dir);
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+  EXPECT_TRUE(contains(from_file.err, "channels_last as configured")) << from_file.err;
+  auto automatic = scorejam(roll, dir);
+  ASSERT_EQ(automatic.exit_code, 0) << automatic.err;
+  EXPECT_TRUE(contains(automatic.err, "native bf16")) << "auto says why it chose: " << automatic.err;
+  testing::write_text(dir / "bad.toml", "[runtime]\nprecision = \"fp16\"\n");
+  auto bad = scorejam("--config " + (dir / "bad.toml").string() + roll, dir);
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_TRUE(contains(bad.err, "runtime.precision")) << bad.err;
+}
+
+// Every compute path the CPU offers, timed and profiled op by op, on a tiny network.
+TEST(Cli, BenchTimesAndProfilesEveryComputePath) {
+  auto dir = testing::scratch_dir("Cli.BenchTimesAndProfilesEveryComputePath");
+  testing::write_text(dir / "tiny.toml",
+                      "[model]\nchannels = 3\nwidths = [8, 16]\nembed_dim = 16\nwindow_frames = 16\nconditional = true\n");
+  auto run = scorejam("--config " + (dir / "tiny.toml").string() + " --threads 1 bench --config paths --profile --repetitions 1",
+                      dir);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  for (const char* name : {"paths/fp32_nchw/nfe_batch1", "paths/fp32_nchw/nfe_batch2", "paths/fp32_nchw/train_batch16",
+                           "paths/fp32_nhwc/nfe_batch1", "paths/fp32_nhwc/train_batch16"})
+    EXPECT_TRUE(contains(run.out, name)) << name << " in " << run.out;
+  EXPECT_TRUE(contains(run.out, "peak_pct")) << run.out;
+  EXPECT_TRUE(contains(run.out, "bench --profile: fp32, channels_last, one network evaluation at batch 2")) << run.out;
+  EXPECT_TRUE(contains(run.out, "one training step at batch 16")) << run.out;
+  EXPECT_TRUE(contains(run.out, "| aten::")) << "one row an operator: " << run.out;
+}
+
 // Speed is never asserted here (the bench reports it); this checks the command runs and reports.
 TEST(Cli, BenchRunsASelectedBenchmarkAndWritesJson) {
   auto dir = testing::scratch_dir("Cli.BenchRunsASelectedBenchmarkAndWritesJson");
