@@ -1,0 +1,51 @@
+// Exact log-likelihood of piano rolls under a score model (Song et al. 2021, section D.2): the
+// probability-flow ODE dx/dt = f(x, t) - g(t)^2 s(x, t) / 2 integrated from the data (t = eps) to
+// t = 1 together with the divergence of its drift, estimated by the Skilling-Hutchinson trace
+// estimator (fixed probes over the whole integration; vector-Jacobian products through LibTorch's
+// autograd), with Boost.Odeint's adaptive Dormand-Prince solver; then the prior's log-density at
+// t = 1. log p_eps(x) = log p_1(x(1)) + integral_eps^1 div v(x(t), t) dt.
+// Conditional: only the region's dimensions count (the rest, the known past, follows the
+// deterministic path mean(t) known + std(t) z0 the ODE sampler gives it). No threads of its own;
+// runs on the device of the network.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <cstdint>
+
+#include "core/sampler.h"
+#include "core/score_net.h"
+
+namespace scorejam {
+
+struct LikelihoodConfig {
+  double rtol = 1e-3;  // the ODE solver's tolerances (Song et al. use 1e-5; see bench --config likelihood)
+  double atol = 1e-3;
+  int probes = 1;          // Hutchinson probes (each a vector-Jacobian product per evaluation)
+  bool gaussian_probes = false;  // false: Rademacher (lower variance), true: standard normal
+  std::uint64_t seed = 0;  // the probes and the known region's path noise
+  double eps = 1e-5;       // where the data sits (the model's training eps)
+  int max_nfe = 20000;     // a solver that needs more stops with an error instead of running on
+};
+
+struct LikelihoodResult {
+  at::Tensor nll_nats;  // [B], -log p of each roll's counted dimensions, in nats (float64, CPU)
+  std::int64_t dims = 0;  // counted dimensions per roll (the region's, or all)
+  int nfe = 0;            // network evaluations (each with its vector-Jacobian products)
+  // nll / (dims ln 2): bits per dimension of the continuous density at t = eps ("differential"
+  // bits: comparable between models of the same representation, frame rate and window only).
+  at::Tensor bits_per_dim() const;
+};
+
+// x: [B, C, H, W] in the model's scale. region: undefined (every dimension counts) or [B, 1 or C,
+// H, W] with 1 where a dimension counts. Throws std::invalid_argument for a wrong shape, a region
+// that counts nothing, a value outside [-1.5, 1.5], or a non-finite score (naming it).
+LikelihoodResult log_likelihood(const ScoreFn& score, const Sde& sde, const at::Tensor& x, const LikelihoodConfig& config,
+                                const at::Tensor& region = {});
+
+// With a network: a conditional one is given `known` and its `mask` (mask = 1: known; the counted
+// region is where mask = 0). Without inpainting, nothing is known and the whole roll counts.
+LikelihoodResult log_likelihood(ScoreNet& net, const at::Tensor& x, const LikelihoodConfig& config,
+                                const Inpainting* inpainting = nullptr);
+
+}  // namespace scorejam
