@@ -1,8 +1,12 @@
 #include "core/likelihood.h"
 
+#include "core/roll.h"
+#include "core/roll_tensor.h"
+
 #include <boost/numeric/odeint.hpp>
 #include <torch/torch.h>
 
+#include <chrono>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -141,6 +145,60 @@ LikelihoodResult log_likelihood(ScoreNet& net, const at::Tensor& x, const Likeli
   auto result = log_likelihood(score, net->sde(), roll, config, region);
   if (training) net->train();
   return result;
+}
+
+WindowBits note_window_bits(ScoreNet& net, const ModelSpec& spec, const std::vector<std::vector<Note>>& prompts,
+                            const std::vector<std::vector<Note>>& continuations, double prompt_s, bool conditional,
+                            const LikelihoodConfig& config, int batch) {
+  if (prompts.size() != continuations.size())
+    throw std::invalid_argument("likelihood: " + std::to_string(prompts.size()) + " prompts but " +
+                                std::to_string(continuations.size()) + " continuations");
+  if (batch < 1) throw std::invalid_argument("likelihood: batch must be >= 1");
+  const int frames = spec.window_frames, half = frames / 2;
+  const double fs = spec.roll.fs_hz, middle_s = half / fs;
+  RollFormat format = spec.roll;
+  format.sustain_pedal = false;  // the notes come as the eval has them (pedal applied or not)
+  const auto start = std::chrono::steady_clock::now();
+  WindowBits bits;
+  for (std::size_t first = 0; first < prompts.size(); first += static_cast<std::size_t>(batch)) {
+    const std::size_t last = std::min(prompts.size(), first + static_cast<std::size_t>(batch));
+    std::vector<torch::Tensor> rolls;
+    std::vector<double> onsets;
+    for (std::size_t i = first; i < last; ++i) {
+      std::vector<Note> window;
+      for (auto n : prompts[i]) {
+        n.start_s += middle_s - prompt_s;
+        n.end_s += middle_s - prompt_s;
+        if (n.end_s > 0) window.push_back(n);
+      }
+      for (auto n : continuations[i]) {
+        n.start_s += middle_s;
+        n.end_s += middle_s;
+        window.push_back(n);
+      }
+      const auto grid = quantize(window, {}, format);
+      double counted_onsets = 0;
+      for (const auto& g : grid)
+        if (g.onset_frame < frames && (!conditional || g.onset_frame >= half) && g.onset_frame >= 0) counted_onsets += 1;
+      onsets.push_back(counted_onsets);
+      rolls.push_back(roll_to_tensor(render_roll(grid, fs, 0, frames), spec.net.channels));
+    }
+    const auto x = torch::stack(rolls);
+    Inpainting known{x, torch::zeros({x.size(0), 1, x.size(2), x.size(3)})};
+    known.mask.slice(3, 0, half).fill_(1);
+    const auto result = log_likelihood(net, x, config, conditional ? &known : nullptr);
+    const auto bpd = result.bits_per_dim();
+    bits.dims = result.dims;
+    bits.nfe += result.nfe;
+    for (int64_t b = 0; b < x.size(0); ++b) {
+      const double per_dim = bpd[b].item<double>();
+      bits.bits_per_dim.push_back(per_dim);
+      const double n = onsets[static_cast<std::size_t>(b)];
+      bits.bits_per_note.push_back(n > 0 ? per_dim * static_cast<double>(result.dims) / n : std::nan(""));
+    }
+  }
+  bits.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return bits;
 }
 
 }  // namespace scorejam

@@ -12,7 +12,10 @@
 #include <ATen/core/Tensor.h>
 
 #include <cstdint>
+#include <vector>
 
+#include "core/model_spec.h"
+#include "core/notes.h"
 #include "core/sampler.h"
 #include "core/score_net.h"
 
@@ -47,5 +50,22 @@ LikelihoodResult log_likelihood(const ScoreFn& score, const Sde& sde, const at::
 // region is where mask = 0). Without inpainting, nothing is known and the whole roll counts.
 LikelihoodResult log_likelihood(ScoreNet& net, const at::Tensor& x, const LikelihoodConfig& config,
                                 const Inpainting* inpainting = nullptr);
+
+// Bits of note windows under a model: each window is one of the model's training windows
+// (window_frames at its frame rate) with the prompt's notes (times 0..prompt_s) ending at its middle
+// and the continuation's notes (times from 0) after it. With `conditional`, the prompt is the known
+// past (the model's own condition) and only the second half counts: how likely the continuation is
+// given the prompt. Without, nothing is known and the whole window counts. Windows go through the
+// ODE `batch` at a time.
+struct WindowBits {
+  std::vector<double> bits_per_dim;   // one per window
+  std::vector<double> bits_per_note;  // counted bits over the onsets in the counted region (NaN: none)
+  std::int64_t dims = 0;              // counted dimensions a window
+  int nfe = 0;                        // network evaluations in all
+  double wall_s = 0;
+};
+WindowBits note_window_bits(ScoreNet& net, const ModelSpec& spec, const std::vector<std::vector<Note>>& prompts,
+                            const std::vector<std::vector<Note>>& continuations, double prompt_s, bool conditional,
+                            const LikelihoodConfig& config, int batch = 8);
 
 }  // namespace scorejam

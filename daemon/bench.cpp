@@ -956,8 +956,8 @@ int run_bench(const BenchCommand& command, const ModelSpec& default_spec, int th
         std::printf("bench: %s: no figure to compare (filtered out, or the Python run failed)\n", what);
         return;
       }
-      std::printf("bench: %s: scorejam %.1f ms, the original Python %.1f ms: %.2fx faster\n", what, a->second,
-                  b->second * scale, b->second * scale / a->second);
+      std::printf("bench: %s: scorejam %.1f ms, the original Python %.1f ms: scorejam runs at %.2fx its speed\n", what,
+                  a->second, b->second * scale, b->second * scale / a->second);
     };
     ratio("seed/sample_em500_batch12", "em_s", 1000.0, "Euler-Maruyama 500 steps at batch 12");
     ratio("seed/train_step_batch32", "train_ms", 1.0, "training step at batch 32");

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -18,11 +19,12 @@
 #include <optional>
 #include <thread>
 
-#include "core/checkpoint.h"
 #include "core/audio_render.h"
+#include "core/checkpoint.h"
 #include "core/continuation.h"
 #include "core/eval_plot.h"
 #include "core/evaluation.h"
+#include "core/likelihood.h"
 #include "core/maestro.h"
 #include "core/midi_file.h"
 #include "core/picture.h"
@@ -237,6 +239,72 @@ SystemResult judge_model(const std::string& label, LoadedCheckpoint& loaded, con
   return judged;
 }
 
+// Mean and 95% confidence half-width of the finite values.
+std::pair<double, double> mean_ci(const std::vector<double>& values) {
+  std::vector<double> v;
+  for (double x : values)
+    if (std::isfinite(x)) v.push_back(x);
+  if (v.empty()) return {std::nan(""), std::nan("")};
+  double mean = 0, var = 0;
+  for (double x : v) mean += x / static_cast<double>(v.size());
+  for (double x : v) var += (x - mean) * (x - mean) / std::max<double>(1, static_cast<double>(v.size()) - 1);
+  return {mean, 1.96 * std::sqrt(var / static_cast<double>(v.size()))};
+}
+
+// The likelihood section of eval: one model's bits of the real windows, and of every system's
+// continuation given its prompt, on an evenly spread subset of the prompts.
+std::string likelihood_section(const std::string& label, const fs::path& path, const std::vector<EvalPrompt>& prompts,
+                               const std::vector<SystemResult>& systems,
+                               const std::vector<std::vector<std::vector<Note>>>& played, const EvalOptions& options,
+                               const EvalCommand& command) {
+  auto loaded = load_checkpoint(path);
+  loaded.ema->eval();
+  const auto& spec = loaded.spec;
+  const double half_s = (spec.window_frames / 2) / spec.roll.fs_hz;
+  const std::size_t n = std::min(prompts.size(), static_cast<std::size_t>(command.likelihood_prompts));
+  std::vector<std::size_t> chosen;
+  for (std::size_t k = 0; k < n; ++k) chosen.push_back(k * prompts.size() / n);
+  LikelihoodConfig config;
+  config.rtol = config.atol = command.likelihood_tolerance;
+  config.eps = spec.sde.eps;
+  auto cut = [&](const std::vector<Note>& notes) {
+    std::vector<Note> kept;
+    for (const auto& note : notes)
+      if (note.start_s < half_s) kept.push_back(note);
+    return kept;
+  };
+  std::vector<std::vector<Note>> prompt_notes, real;
+  for (auto i : chosen) {
+    prompt_notes.push_back(prompts[i].prompt);
+    real.push_back(cut(prompts[i].real));
+  }
+  auto row = [](const std::string& name, const WindowBits& bits) {
+    const auto [dim, dim_ci] = mean_ci(bits.bits_per_dim);
+    const auto [note, note_ci] = mean_ci(bits.bits_per_note);
+    return fmt::format("| {} | {:.4f} ± {:.4f} | {:.1f} ± {:.1f} | {} | {:.1f} |\n", name, dim, dim_ci, note, note_ci,
+                       bits.nfe, bits.wall_s);
+  };
+  spdlog::info("eval --likelihood: {} on {} prompts (ODE tolerance {})", label, n, command.likelihood_tolerance);
+  std::string text = fmt::format(
+      "\n## Likelihood under {}\n\nBits of {} prompts' windows ({} frames at {} fps), by the probability-flow ODE "
+      "(rtol = atol = {}, one Rademacher probe); mean ± 95% CI. Differential bits of the model's [-1, 1] roll at t = eps: "
+      "comparable between models of the same representation, frame rate and window only.\n\n"
+      "| windows | bits/dim | bits/note | NFE | s |\n|---|---|---|---|---|\n",
+      label, n, spec.window_frames, spec.roll.fs_hz, command.likelihood_tolerance);
+  text += row("the pianist's real window (prompt + continuation), nothing known",
+              note_window_bits(loaded.ema, spec, prompt_notes, real, options.prompt_seconds, false, config));
+  text += "\nThe continuation's first half window given the prompt (conditional bits; fewer is likelier):\n\n"
+          "| system | bits/dim | bits/note | NFE | s |\n|---|---|---|---|---|\n";
+  for (std::size_t s = 0; s < systems.size(); ++s) {
+    if (systems[s].name == "silence") continue;  // no notes: bits per note undefined
+    std::vector<std::vector<Note>> continuations;
+    for (auto i : chosen) continuations.push_back(cut(played[s][i]));
+    text += row(systems[s].name, note_window_bits(loaded.ema, spec, prompt_notes, continuations, options.prompt_seconds,
+                                                  true, config));
+  }
+  return text;
+}
+
 // Where in the continuation each system plays: notes/s per 0.25 s, with the models' window seams
 // marked; and per system the density of the second after each seam over the second before it, and
 // the share of the notes held across a seam that stop at it and are struck again (one frame of the
@@ -403,7 +471,12 @@ int run_eval(const EvalCommand& command, const Config& config) {
     }
   }
 
-  const auto table = eval_table_markdown(systems);
+  std::string likelihood;
+  if (command.likelihood)
+    for (std::size_t m = 0; m < paths.size(); ++m)
+      likelihood += likelihood_section(labels[m], paths[m], prompts, systems, played, options, command);
+
+  const auto table = eval_table_markdown(systems) + likelihood;
   fs::create_directories(command.out_dir);
   auto plots = write_plots(command.out_dir, systems);  // makes plots/
   plots += write_density_timeline(command.out_dir, systems, played, options.seconds, seams, frame_s);

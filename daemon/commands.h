@@ -54,6 +54,12 @@ struct EvalCommand {
   int pictures = 3;                      // prompts drawn, per system: prompt + continuation
   bool render_audio = false;             // also a WAV of each drawn one, through FluidSynth
   std::string soundfont;                 // "" = find_soundfont()
+  // The models' likelihood (core/likelihood.h) on `likelihood_prompts` of the prompts (evenly spread):
+  // bits per dimension and per note of the real 8 s windows, and the conditional bits of every
+  // system's continuation (its first half window) given the prompt.
+  bool likelihood = false;
+  int likelihood_prompts = 16;
+  double likelihood_tolerance = 1e-3;  // the ODE solver's rtol and atol
 };
 // Judges each model (with config.sample.sampler) and baseline on the split's prompts: prints the
 // Markdown table and writes it with the per-prompt CSV to out_dir.

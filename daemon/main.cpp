@@ -146,6 +146,13 @@ int main(int argc, char** argv) {
   eval_app->add_option("-o,--out", eval_command.out_dir, "output folder")->capture_default_str();
   eval_app->add_option("--pictures", eval_command.pictures, "prompts drawn per system (prompt + continuation)")
       ->capture_default_str()->check(CLI::Range(0, 1000));
+  eval_app->add_flag("--likelihood", eval_command.likelihood,
+                     "also the models' bits per dimension and per note (probability-flow ODE): of the real windows, and of "
+                     "every system's continuation given its prompt");
+  eval_app->add_option("--likelihood-prompts", eval_command.likelihood_prompts, "prompts the likelihood is measured on")
+      ->capture_default_str()->check(CLI::Range(1, 100000));
+  eval_app->add_option("--likelihood-tolerance", eval_command.likelihood_tolerance, "the likelihood ODE's rtol and atol")
+      ->capture_default_str()->check(CLI::Range(1e-7, 1e-1));
   eval_app->add_flag("--render-audio", eval_command.render_audio, "also render each drawn one to WAV through FluidSynth");
   eval_app->add_option("--soundfont", eval_command.soundfont, "General MIDI soundfont for --render-audio (default: Debian's)")
       ->check(CLI::ExistingFile);

@@ -53,6 +53,7 @@ OpProfile profile_ops(const std::function<void()>& work, int runs) {
         row.name = open.push->name();
         row.calls += 1;
         row.self_ms += (inclusive_us - open.children_us) / 1000.0;
+        row.total_ms += inclusive_us / 1000.0;
         auto* push = const_cast<prof::LegacyEvent*>(open.push);
         row.flops += row.name == "aten::conv_transpose2d" ? transposed_conv_flops(push->shapes())
                                                           : static_cast<double>(push->flops());
@@ -65,6 +66,7 @@ OpProfile profile_ops(const std::function<void()>& work, int runs) {
   for (auto& [name, row] : rows) {
     row.calls /= runs;
     row.self_ms /= runs;
+    row.total_ms /= runs;
     row.flops /= runs;
     // A conv2d's FLOPs are counted on aten::conv2d; its children (convolution, mkldnn_convolution)
     // count none, so the sum over rows counts each once.
@@ -76,6 +78,7 @@ OpProfile profile_ops(const std::function<void()>& work, int runs) {
 }
 
 std::string format_profile(const OpProfile& profile, std::size_t top) {
+  // GFLOP/s: the op's FLOPs over its time with its children (aten::conv2d's kernel is a child).
   std::string text = "| op | calls | self ms | share | GFLOP/s |\n|---|---|---|---|---|\n";
   char line[256];
   double rest_ms = 0;
@@ -88,9 +91,9 @@ std::string format_profile(const OpProfile& profile, std::size_t top) {
       continue;
     }
     const double share = profile.total_ms > 0 ? 100.0 * row.self_ms / profile.total_ms : 0;
-    if (row.flops > 0 && row.self_ms > 0)
+    if (row.flops > 0 && row.total_ms > 0)  // FLOPs over the time with the op's children
       std::snprintf(line, sizeof line, "| %s | %lld | %.2f | %.1f%% | %.1f |\n", row.name.c_str(),
-                    static_cast<long long>(row.calls), row.self_ms, share, row.flops / row.self_ms / 1e6);
+                    static_cast<long long>(row.calls), row.self_ms, share, row.flops / row.total_ms / 1e6);
     else
       std::snprintf(line, sizeof line, "| %s | %lld | %.2f | %.1f%% | |\n", row.name.c_str(),
                     static_cast<long long>(row.calls), row.self_ms, share);

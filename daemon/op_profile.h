@@ -14,6 +14,7 @@ struct OpRow {
   std::string name;     // e.g. aten::mkldnn_convolution
   std::int64_t calls = 0;
   double self_ms = 0;   // per run of the callable
+  double total_ms = 0;  // per run, with the operators it called (a conv2d's kernel runs in a child op)
   double flops = 0;     // per run; convolutions (plain and transposed), matrix products, adds, multiplies
 };
 
