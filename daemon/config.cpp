@@ -241,6 +241,7 @@ Config parse_config(const std::string& toml_text, const std::string& source) {
   train.read("checkpoint_every", t.checkpoint_every, 1, std::int64_t{1} << 40);
   train.read("log_every", t.log_every, 1, 1000000);
   train.read("validation_windows", t.validation_windows, 0, 100000);
+  train.read("validation_bits_windows", t.validation_bits_windows, 0, 1024);
   train.read<double>("no_context_probability", t.no_context_probability, 0.0, 1.0);
   train.read("seed", t.seed);
   train.reject_unknown();
@@ -390,6 +391,7 @@ std::string to_toml(const Config& c) {
                                    {"checkpoint_every", t.checkpoint_every},
                                    {"log_every", t.log_every},
                                    {"validation_windows", t.validation_windows},
+                                   {"validation_bits_windows", t.validation_bits_windows},
                                    {"no_context_probability", t.no_context_probability},
                                    {"seed", static_cast<std::int64_t>(t.seed)}});
   const auto& sampler = c.sample.sampler;

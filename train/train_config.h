@@ -21,6 +21,10 @@ struct TrainConfig {
   std::int64_t checkpoint_every = 500;
   std::int64_t log_every = 20;
   int validation_windows = 64;      // fixed windows of the validation split
+  // Of those, how many also get their bits per dimension (core/likelihood.h, nothing known, ODE
+  // tolerance 1e-3) at each validation, logged: a yardstick comparable across models of one
+  // representation. 0 = off. About 160 network evaluations with their backward passes a batch.
+  int validation_bits_windows = 4;
   double no_context_probability = 0.2;  // conditional models: share of windows with no known past
   std::uint64_t seed = 0;
   bool operator==(const TrainConfig&) const = default;

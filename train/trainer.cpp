@@ -11,6 +11,7 @@
 #include <random>
 #include <sstream>
 
+#include "core/likelihood.h"
 #include "core/maestro.h"
 #include "core/roll_tensor.h"
 #include "train/epoch_plan.h"
@@ -302,6 +303,16 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
     if (spec.net.preconditioning != "song")
       spdlog::info("validation loss at step {} with Song's weighting (comparable across models): {:.2f}", state.step,
                    song_loss);
+    if (lead && c.validation_bits_windows > 0) {
+      // Bits of the first windows, nothing known (core/likelihood.h); its own seeded draws.
+      const auto& first = validation.batches.front().x0;
+      const auto windows = first.narrow(0, 0, std::min<std::int64_t>(c.validation_bits_windows, first.size(0)));
+      LikelihoodConfig bits_config;
+      bits_config.eps = spec.sde.eps;
+      const auto bits = log_likelihood(ema, windows, bits_config);
+      spdlog::info("validation bits per dimension at step {}: {:.4f} ({} windows, {} network evaluations)", state.step,
+                   bits.bits_per_dim().mean().item<double>(), windows.size(0), bits.nfe);
+    }
     state.last_val_loss = loss;
     val_history.push_back({static_cast<double>(state.step), loss});
     csv << state.step << "," << state.epoch << ",," << loss << ",,\n" << std::flush;
