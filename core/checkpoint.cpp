@@ -185,6 +185,10 @@ std::string spec_to_toml(const ModelSpec& spec) {
       {"roll", toml::table{{"fs_hz", spec.roll.fs_hz}, {"sustain_pedal", spec.roll.sustain_pedal}}},
       {"window", toml::table{{"frames", spec.window_frames}}},
   };
+  // Written only when set, so that a checkpoint of the three-channel format is the same file as before.
+  auto& roll = *root["roll"].as_table();
+  if (spec.roll.pedal_channel) roll.insert("pedal_channel", true);
+  if (spec.roll.onset_offsets) roll.insert("onset_offsets", true);
   std::ostringstream s;
   s << root;
   return s.str();
@@ -235,6 +239,14 @@ ModelSpec spec_from_toml(const std::string& text, const std::string& source) {
   const auto& roll = table("roll");
   spec.roll.fs_hz = required<double>(roll, "fs_hz", source);
   spec.roll.sustain_pedal = required<bool>(roll, "sustain_pedal", source);
+  // Absent in checkpoints written before them, and in those of the three-channel format.
+  for (auto [key, value] : {std::pair{"pedal_channel", &spec.roll.pedal_channel},
+                            std::pair{"onset_offsets", &spec.roll.onset_offsets}}) {
+    if (!roll.contains(key)) continue;
+    const auto v = roll[key].value<bool>();
+    if (!v) throw CheckpointError(source + ": model spec's roll." + key + " is not true or false");
+    *value = *v;
+  }
   spec.window_frames = required<int>(table("window"), "frames", source);
   if (const auto problem = spec_problem(spec); !problem.empty())
     throw CheckpointError(source + ": model spec: " + problem);

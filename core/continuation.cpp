@@ -10,6 +10,23 @@
 #include "core/roll_tensor.h"
 
 namespace scorejam {
+namespace {
+
+// The pedal from frame `from` on, in seconds from it: its state at `from`, then each change.
+std::vector<ControlChange> pedal_from(const std::vector<GridPedal>& spans, int from, double fs) {
+  std::vector<GridPedal> after;
+  bool down_at_start = false;
+  for (auto s : spans) {
+    if (s.up_frame <= from) continue;
+    if (s.down_frame <= from) down_at_start = true;
+    after.push_back({std::max(s.down_frame, from) - from, s.up_frame - from});
+  }
+  auto controls = pedal_to_controls(after, fs);
+  if (!down_at_start) controls.insert(controls.begin(), ControlChange{0.0, 0, kSustainController, 0});
+  return controls;
+}
+
+}  // namespace
 
 ContinuationResult continue_notes(ScoreNet& net, const ModelSpec& spec, const ContinuationRequest& request) {
   const auto started = std::chrono::steady_clock::now();
@@ -25,10 +42,18 @@ ContinuationResult continue_notes(ScoreNet& net, const ModelSpec& spec, const Co
 
   // The whole performance, prompt then continuation, as one buffer [B, C, 88, frames].
   const int total = prompt_frames + generate_frames;
-  auto prompt_roll = render_roll(quantize(request.prompt, {}, {fs, false}), fs, 0, std::max(prompt_frames, 1));
+  const RollFormat& format = spec.roll;
+  RollFormat prompt_format = format;
+  prompt_format.sustain_pedal = false;  // the caller has folded the pedal or not, as the model wants
+  const auto prompt_pedal = format.pedal_channel
+                                ? quantize_pedal(request.prompt_controls, request.prompt_seconds, fs)
+                                : std::vector<GridPedal>{};
+  auto prompt_roll = render_roll(quantize(request.prompt, {}, prompt_format), prompt_pedal, fs, 0,
+                                 std::max(prompt_frames, 1));
   auto buffer = torch::full({request.count, channels, kKeys, total}, -1.0, options);
   if (prompt_frames > 0)
-    buffer.slice(3, 0, prompt_frames).copy_(roll_to_tensor(prompt_roll, channels).slice(2, 0, prompt_frames).unsqueeze(0));
+    buffer.slice(3, 0, prompt_frames)
+        .copy_(roll_to_tensor(prompt_roll, format, channels).slice(2, 0, prompt_frames).unsqueeze(0));
 
   ContinuationResult result;
   int done = prompt_frames;  // frames of the buffer that are settled
@@ -49,8 +74,13 @@ ContinuationResult continue_notes(ScoreNet& net, const ModelSpec& spec, const Co
     // a roll of notes, not the sampler's raw values. So the window's notes are decoded and drawn
     // again, as the live daemon draws what it played.
     for (int b = 0; b < request.count; ++b) {
-      const auto notes = decode_roll(tensor_to_roll(sampled.x[b], fs), request.thresholds);
-      const auto clean = roll_to_tensor(render_roll(notes, fs, 0, window), channels).to(options);
+      const auto roll = tensor_to_roll(sampled.x[b], format);
+      const auto clean = roll_to_tensor(render_roll(decode_roll(roll, request.thresholds),
+                                                    format.pedal_channel ? decode_pedal(roll, request.thresholds)
+                                                                         : std::vector<GridPedal>{},
+                                                    fs, 0, window),
+                                        format, channels)
+                             .to(options);
       buffer[b].slice(2, done, done + fresh).copy_(clean.slice(2, known, known + fresh));
     }
     result.nfe += sampled.nfe;
@@ -60,13 +90,17 @@ ContinuationResult continue_notes(ScoreNet& net, const ModelSpec& spec, const Co
 
   // Decode everything, keep the notes struck after the prompt.
   for (int b = 0; b < request.count; ++b) {
-    const auto roll = tensor_to_roll(buffer[b], fs);
+    const auto roll = tensor_to_roll(buffer[b], format);
     std::vector<Note> notes;
-    for (const auto& g : decode_roll(roll, request.thresholds))
-      if (g.onset_frame >= prompt_frames)
-        notes.push_back({(g.onset_frame - prompt_frames) / fs, (g.end_frame - prompt_frames) / fs, g.pitch, g.velocity, 0});
+    for (auto g : decode_roll(roll, request.thresholds))
+      if (g.onset_frame >= prompt_frames) {
+        g.onset_frame -= prompt_frames;
+        g.end_frame -= prompt_frames;
+        notes.push_back(to_note(g, fs));
+      }
     sort_notes(notes);
     result.generated.push_back(std::move(notes));
+    if (format.pedal_channel) result.pedal.push_back(pedal_from(decode_pedal(roll, request.thresholds), prompt_frames, fs));
   }
   result.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;

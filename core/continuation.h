@@ -15,6 +15,7 @@ namespace scorejam {
 
 struct ContinuationRequest {
   std::vector<Note> prompt;              // notes of the context, times from 0; may be empty
+  std::vector<ControlChange> prompt_controls;  // its CC 64, read when the model has a pedal channel
   double prompt_seconds = 0;             // length of the context (the prompt's end is at this time)
   double seconds = 8;                    // to generate after it
   int count = 1;                         // independent continuations
@@ -25,6 +26,9 @@ struct ContinuationRequest {
 
 struct ContinuationResult {
   std::vector<std::vector<Note>> generated;  // per continuation, times from the prompt's end
+  // Per continuation, when the model has a pedal channel: CC 64 from the prompt's end, first the
+  // pedal's state at 0 (127 or 0), then each change. Empty otherwise.
+  std::vector<std::vector<ControlChange>> pedal;
   int nfe = 0;                               // network evaluations, all windows
   int windows = 0;
   double wall_s = 0;

@@ -25,8 +25,8 @@ WindowResult generate_window(ScoreNet& net, const ModelSpec& spec, const WindowR
   auto x = torch::full({1, channels, kKeys, window}, -1.0, options);
   auto mask = torch::zeros({1, 1, kKeys, window}, options);
   if (request.known_frames > 0) {
-    const auto known_roll = render_roll(request.known, fs, 0, request.known_frames);
-    x.slice(3, 0, request.known_frames).copy_(roll_to_tensor(known_roll, channels).unsqueeze(0));
+    const auto known_roll = render_roll(request.known, request.known_pedal, fs, 0, request.known_frames);
+    x.slice(3, 0, request.known_frames).copy_(roll_to_tensor(known_roll, spec.roll, channels).unsqueeze(0));
     mask.slice(3, 0, request.known_frames).fill_(1.0);
   }
   const Inpainting inpainting{x, mask};
@@ -34,8 +34,10 @@ WindowResult generate_window(ScoreNet& net, const ModelSpec& spec, const WindowR
 
   WindowResult result;
   result.nfe = sampled.nfe;
-  for (const auto& g : decode_roll(tensor_to_roll(sampled.x[0], fs), request.thresholds))
+  const auto roll = tensor_to_roll(sampled.x[0], spec.roll);
+  for (const auto& g : decode_roll(roll, request.thresholds))
     if (g.onset_frame >= request.known_frames) result.generated.push_back(g);
+  if (spec.roll.pedal_channel) result.pedal = decode_pedal(roll, request.thresholds);
   result.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;
 }

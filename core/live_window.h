@@ -14,6 +14,7 @@ namespace scorejam {
 
 struct WindowRequest {
   std::vector<GridNote> known;  // frames relative to the window's first frame; cut at known_frames
+  std::vector<GridPedal> known_pedal;  // the same for the pedal; read when the model has a pedal channel
   int known_frames = 0;         // 0..window: frames [0, known_frames) are known (silence where no note)
   SamplerConfig sampler;
   DecodeThresholds thresholds;
@@ -21,6 +22,7 @@ struct WindowRequest {
 
 struct WindowResult {
   std::vector<GridNote> generated;  // notes struck at or after known_frames, window-relative
+  std::vector<GridPedal> pedal;     // the whole window's pedal, when the model has a pedal channel
   int nfe = 0;
   double wall_s = 0;
 };

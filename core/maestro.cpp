@@ -259,7 +259,8 @@ MidiFile MaestroSource::read(std::size_t index) const { return parse_midi(midi_b
 namespace {
 
 constexpr char kCacheMagic[8] = {'S', 'J', 'R', 'O', 'L', 'L', 'S', '\0'};
-constexpr std::uint32_t kCacheVersion = 1;
+// 2: onset offsets with each note, the pedal's spans with each performance.
+constexpr std::uint32_t kCacheVersion = 2;
 
 struct CacheKey {
   std::string source;  // canonical path
@@ -319,6 +320,8 @@ void write_header(Writer& w, const CacheKey& key) {
   w.put_string(key.split);
   w.put(key.format.fs_hz);
   w.put(static_cast<std::uint8_t>(key.format.sustain_pedal));
+  w.put(static_cast<std::uint8_t>(key.format.pedal_channel));
+  w.put(static_cast<std::uint8_t>(key.format.onset_offsets));
   w.put(static_cast<std::uint64_t>(key.bytes));
   w.put(key.mtime_ns);
 }
@@ -327,7 +330,9 @@ fs::path cache_file(const fs::path& dir, const CacheKey& key) {
   std::ostringstream name;
   name << "maestro-" << std::hex
        << std::hash<std::string>{}(key.source + "|" + key.split + "|" + std::to_string(key.format.fs_hz) + "|" +
-                                   std::to_string(key.format.sustain_pedal))
+                                   std::to_string(key.format.sustain_pedal) + "|" +
+                                   std::to_string(key.format.pedal_channel) + "|" +
+                                   std::to_string(key.format.onset_offsets))
        << ".rolls";
   return dir / name.str();
 }
@@ -354,19 +359,25 @@ bool read_cache(const fs::path& file, const CacheKey& key, std::size_t entry_cou
     std::uint32_t entry = 0, notes = 0;
     std::int32_t frames = 0;
     if (!r.get(entry) || entry >= entry_count || !r.get(frames) || frames < 0 || !r.get(notes)) return false;
-    if (notes > r.remaining() / 10) return false;
+    if (notes > r.remaining() / 14) return false;
     p.entry = entry;
     p.frames = frames;
     p.notes.resize(notes);
     for (auto& n : p.notes) {
       std::uint8_t pitch = 0, velocity = 0;
-      if (!r.get(n.onset_frame) || !r.get(n.end_frame) || !r.get(pitch) || !r.get(velocity)) return false;
+      if (!r.get(n.onset_frame) || !r.get(n.end_frame) || !r.get(pitch) || !r.get(velocity) || !r.get(n.onset_offset))
+        return false;
       if (n.end_frame <= n.onset_frame || pitch < kLowestPitch || pitch > kHighestPitch || velocity < 1 ||
-          velocity > 127)
+          velocity > 127 || !(n.onset_offset >= -0.5f && n.onset_offset <= 0.5f))
         return false;
       n.pitch = pitch;
       n.velocity = velocity;
     }
+    std::uint32_t spans = 0;
+    if (!r.get(spans) || spans > r.remaining() / 8) return false;
+    p.pedal.resize(spans);
+    for (auto& s : p.pedal)
+      if (!r.get(s.down_frame) || !r.get(s.up_frame) || s.up_frame <= s.down_frame) return false;
   }
   if (!r.get(skipped_count) || skipped_count > entry_count) return false;
   std::vector<SkippedFile> skips(skipped_count);
@@ -393,6 +404,12 @@ void write_cache(const fs::path& file, const CacheKey& key, const std::vector<Pe
       w.put(static_cast<std::int32_t>(n.end_frame));
       w.put(static_cast<std::uint8_t>(n.pitch));
       w.put(static_cast<std::uint8_t>(n.velocity));
+      w.put(n.onset_offset);
+    }
+    w.put(static_cast<std::uint32_t>(p.pedal.size()));
+    for (const auto& s : p.pedal) {
+      w.put(static_cast<std::int32_t>(s.down_frame));
+      w.put(static_cast<std::int32_t>(s.up_frame));
     }
   }
   w.put(static_cast<std::uint32_t>(skipped.size()));
@@ -441,6 +458,10 @@ std::vector<Performance> load_performances(const MaestroSource& source, const Lo
         p.notes = quantize(midi.notes, midi.controls, options.format);
         p.frames = static_cast<int>(std::ceil(midi.duration_s * options.format.fs_hz));
         for (const auto& n : p.notes) p.frames = std::max(p.frames, n.end_frame);
+        if (options.format.pedal_channel) {
+          p.pedal = quantize_pedal(midi.controls, midi.duration_s, options.format.fs_hz);
+          for (const auto& s : p.pedal) p.frames = std::max(p.frames, s.up_frame);
+        }
         performances.push_back(std::move(p));
       } catch (const std::exception& e) {
         skipped.push_back({source.describe(index), e.what()});

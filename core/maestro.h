@@ -74,6 +74,7 @@ std::vector<MaestroEntry> parse_maestro_csv(const std::string& text, const std::
 struct Performance {
   std::size_t entry = 0;  // index into MaestroSource::entries()
   std::vector<GridNote> notes;
+  std::vector<GridPedal> pedal;  // only when the format has a pedal channel
   int frames = 0;          // length of the performance on the grid
 };
 

@@ -22,7 +22,13 @@ SdeKind sde_kind_from_string(const std::string& name) {
 
 std::string spec_problem(const ModelSpec& spec) {
   const auto& net = spec.net;
-  if (net.channels < 1 || net.channels > 3) return "model.channels must be 1, 2 or 3";
+  if (const auto problem = format_problem(spec.roll); !problem.empty()) return problem;
+  const int format_channels = roll_channels(spec.roll);
+  if (format_channels == 3 && (net.channels < 1 || net.channels > 3)) return "model.channels must be 1, 2 or 3";
+  if (format_channels > 3 && net.channels != format_channels)
+    return "model.channels must be " + std::to_string(format_channels) +
+           " for this [roll] format (onset, frame, velocity" + std::string(spec.roll.pedal_channel ? ", pedal" : "") +
+           std::string(spec.roll.onset_offsets ? ", onset offset" : "") + ")";
   if (net.widths.empty() || net.widths.size() > 8) return "model.widths must list 1 to 8 levels";
   for (int w : net.widths)
     if (w < 4 || w > 4096 || w % 4) return "model.widths: every width must be a multiple of 4 in [4, 4096]";

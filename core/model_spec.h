@@ -57,12 +57,13 @@ struct ScoreNetConfig {
 struct ModelSpec {
   ScoreNetConfig net;
   SdeConfig sde;
-  RollFormat roll;          // frame rate and pedal rule of the data it was trained on
+  RollFormat roll;          // frame rate, pedal rule and extra channels of the data it was trained on
   int window_frames = 128;  // T of the training windows
   bool operator==(const ModelSpec&) const = default;
 };
 
-// The bounds of a network that can be built: 1 to 3 channels, 1 to 8 levels of widths from 4 to
+// The bounds of a network that can be built: 1 to 3 channels (exactly the format's 4 or 5 when the
+// [roll] format has a pedal channel or onset offsets), 1 to 8 levels of widths from 4 to
 // 4096 (multiples of 4), a time embedding of 2 to 4096, 8 to 4096 frames divisible by 2^(levels - 1).
 // Returns what is wrong, naming the [model] key, or "" when nothing is. The config reader and the
 // checkpoint loader both ask, so a checkpoint's spec cannot ask for more than a config could.

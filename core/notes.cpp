@@ -1,6 +1,7 @@
 #include "core/notes.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <utility>
 
@@ -89,6 +90,43 @@ std::vector<Note> notes_between(const std::vector<Note>& notes, double start_s, 
     out.push_back(n);
   }
   sort_notes(out);
+  return out;
+}
+
+std::vector<PedalInterval> sustain_intervals(const std::vector<ControlChange>& controls, double end_s) {
+  std::vector<ControlChange> pedal;
+  for (const auto& cc : controls)
+    if (cc.controller == kSustainController && std::isfinite(cc.time_s)) pedal.push_back(cc);
+  std::stable_sort(pedal.begin(), pedal.end(),
+                   [](const ControlChange& a, const ControlChange& b) { return a.time_s < b.time_s; });
+  // Down while any channel's pedal is down.
+  std::map<int, PedalHysteresis> channels;
+  int down = 0;
+  std::vector<PedalInterval> out;
+  double since = 0;
+  for (const auto& cc : pedal) {
+    auto& state = channels[cc.channel];
+    if (!state.update(cc.value)) continue;
+    if (state.down && down++ == 0) since = std::max(0.0, cc.time_s);
+    if (!state.down && --down == 0 && cc.time_s > since) out.push_back({since, cc.time_s});
+  }
+  if (down > 0 && end_s > since) out.push_back({since, end_s});
+  return out;
+}
+
+std::vector<ControlChange> controls_between(const std::vector<ControlChange>& controls, double start_s, double end_s) {
+  std::vector<ControlChange> sorted = controls;
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const ControlChange& a, const ControlChange& b) { return a.time_s < b.time_s; });
+  std::map<std::pair<int, int>, int> before;
+  std::vector<ControlChange> out;
+  for (const auto& cc : sorted) {
+    if (cc.time_s < start_s) before[{cc.channel, cc.controller}] = cc.value;
+    else if (cc.time_s < end_s) out.push_back({cc.time_s - start_s, cc.channel, cc.controller, cc.value});
+  }
+  std::vector<ControlChange> held;
+  for (const auto& [key, value] : before) held.push_back({0.0, key.first, key.second, value});
+  out.insert(out.begin(), held.begin(), held.end());
   return out;
 }
 

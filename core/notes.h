@@ -26,6 +26,29 @@ struct ControlChange {
 
 inline constexpr int kSustainController = 64;
 inline constexpr int kPedalDownThreshold = 64;  // pedal is down at value >= 64
+// The pedal as music (RollFormat::pedal_channel) goes up only below this: a continuous pedal's
+// sensor wavers by a few values around 64 while the foot rests, and each crossing would otherwise
+// be a lift. 0/127 switch pedals are not affected.
+inline constexpr int kPedalUpThreshold = 56;
+
+// One channel's sustain pedal with that hysteresis: down at >= kPedalDownThreshold, up at
+// < kPedalUpThreshold. Files and the live input use this one rule.
+struct PedalHysteresis {
+  bool down = false;
+  // Takes a CC 64 value; returns true when the pedal changed.
+  bool update(int value) {
+    const bool next = down ? value >= kPedalUpThreshold : value >= kPedalDownThreshold;
+    const bool changed = next != down;
+    down = next;
+    return changed;
+  }
+};
+
+struct PedalInterval {
+  double down_s = 0;
+  double up_s = 0;
+  bool operator==(const PedalInterval&) const = default;
+};
 
 // Sorts by start time, then pitch, then end time: the order used by every reader and test.
 void sort_notes(std::vector<Note>& notes);
@@ -37,5 +60,13 @@ std::vector<Note> apply_sustain(std::vector<Note> notes, const std::vector<Contr
 
 // The notes of `notes` that sound in [start_s, end_s), cut to it and shifted to start at 0.
 std::vector<Note> notes_between(const std::vector<Note>& notes, double start_s, double end_s);
+
+// When the sustain pedal is down (PedalHysteresis, on any channel: one piano), as sorted,
+// disjoint intervals; a pedal still down at the end lasts until `end_s`.
+std::vector<PedalInterval> sustain_intervals(const std::vector<ControlChange>& controls, double end_s);
+
+// The controllers of [start_s, end_s), shifted to start at 0, each (channel, controller) first set
+// at 0 to the value it had at start_s (so a pedal held into the excerpt is down in it).
+std::vector<ControlChange> controls_between(const std::vector<ControlChange>& controls, double start_s, double end_s);
 
 }  // namespace scorejam

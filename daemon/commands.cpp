@@ -91,6 +91,10 @@ int run_sample(const SampleCommand& command, const Config& config) {
     const double end = std::min(midi.duration_s, command.prompt_end_s.value_or(midi.duration_s));
     const double start = std::max(0.0, end - command.prompt_seconds);
     request.prompt = notes_between(notes, start, end);
+    if (loaded.spec.roll.pedal_channel) {
+      for (const auto& cc : controls_between(midi.controls, start, end))
+        if (cc.controller == kSustainController) request.prompt_controls.push_back(cc);
+    }
     request.prompt_seconds = end - start;
     title = fs::path(command.prompt).filename().string();
   }
@@ -106,10 +110,17 @@ int run_sample(const SampleCommand& command, const Config& config) {
       notes.push_back(n);
     }
     sort_notes(notes);
+    // The pedal, when the model plays it: the prompt's, then the model's from the prompt's end.
+    auto controls = request.prompt_controls;
+    if (!result.pedal.empty())
+      for (auto cc : result.pedal[static_cast<std::size_t>(i)]) {
+        cc.time_s += request.prompt_seconds;
+        controls.push_back(cc);
+      }
     char name[32];
     std::snprintf(name, sizeof name, "sample_%02d", i);
     const auto base = fs::path(command.out_dir) / name;
-    write_midi_file(base.string() + ".mid", notes, {});
+    write_midi_file(base.string() + ".mid", notes, controls);
     PictureOptions picture;
     picture.title = title + " + " + std::to_string(static_cast<int>(command.seconds)) + " s by scorejam (" +
                     to_string(request.sampler.kind) + ", " + std::to_string(result.nfe) + " NFE)";

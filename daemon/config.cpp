@@ -194,6 +194,8 @@ Config parse_config(const std::string& toml_text, const std::string& source) {
   TableReader roll(root, "roll", source);
   roll.read<double>("fs_hz", c.roll.format.fs_hz, 1.0, 1000.0);
   roll.read("sustain_pedal", c.roll.format.sustain_pedal);
+  roll.read("pedal_channel", c.roll.format.pedal_channel);
+  roll.read("onset_offsets", c.roll.format.onset_offsets);
   roll.read("onset_threshold", c.roll.thresholds.onset, 0.0f, 1.0f);
   roll.read("frame_threshold", c.roll.thresholds.frame, 0.0f, 1.0f);
   roll.reject_unknown();
@@ -204,7 +206,7 @@ Config parse_config(const std::string& toml_text, const std::string& source) {
 
   TableReader model(root, "model", source);
   auto& net = c.model.net;
-  model.read("channels", net.channels, 1, 3);
+  model.read("channels", net.channels, 1, kRollChannels);
   model.read("widths", net.widths, 4, 4096);
   model.read("embed_dim", net.embed_dim, 2, 4096);
   model.read<double>("fourier_scale", net.fourier_scale, 0.0, 1000.0);
@@ -355,6 +357,8 @@ std::string to_toml(const Config& c) {
                               {"memory_format", c.runtime.memory_format}}},
       {"roll", toml::table{{"fs_hz", c.roll.format.fs_hz},
                            {"sustain_pedal", c.roll.format.sustain_pedal},
+                           {"pedal_channel", c.roll.format.pedal_channel},
+                           {"onset_offsets", c.roll.format.onset_offsets},
                            {"onset_threshold", static_cast<double>(c.roll.thresholds.onset)},
                            {"frame_threshold", static_cast<double>(c.roll.thresholds.frame)}}},
       {"data", toml::table{{"cache_dir", c.data.cache_dir}}},

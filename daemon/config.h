@@ -26,7 +26,7 @@ struct RuntimeConfig {
 };
 
 struct RollConfig {
-  RollFormat format;              // [roll] fs_hz, sustain_pedal
+  RollFormat format;              // [roll] fs_hz, sustain_pedal, pedal_channel, onset_offsets
   DecodeThresholds thresholds;    // [roll] onset_threshold, frame_threshold
 };
 

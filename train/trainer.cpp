@@ -65,12 +65,25 @@ class WindowSampler {
   torch::Tensor window(std::size_t performance, int start) {
     const auto& p = performances_[performance];
     const int frames = spec_.window_frames;
-    auto x = roll_to_tensor(render_roll(p.notes, spec_.roll.fs_hz, start, frames), spec_.net.channels);
+    auto x = roll_to_tensor(render_roll(p.notes, p.pedal, spec_.roll.fs_hz, start, frames), spec_.roll,
+                            spec_.net.channels);
     const int shift = pitch_shift_ ? std::uniform_int_distribution<int>(-pitch_shift_, pitch_shift_)(rng_) : 0;
     if (shift == 0) return x;
     auto shifted = torch::full_like(x, -1.0);
     if (shift > 0) shifted.slice(1, shift, kKeys).copy_(x.slice(1, 0, kKeys - shift));
     else shifted.slice(1, 0, kKeys + shift).copy_(x.slice(1, -shift, kKeys));
+    // The keys shifted in are silent: no onset offset there, and the pedal, the same on every key,
+    // does not move with the notes.
+    int channel = 3;
+    if (spec_.roll.pedal_channel) {
+      shifted[channel].copy_(x[channel]);
+      ++channel;
+    }
+    if (spec_.roll.onset_offsets) {
+      auto offsets = shifted[channel];
+      if (shift > 0) offsets.slice(0, 0, shift).fill_(kNoOnsetOffset * 2 - 1);
+      else offsets.slice(0, kKeys + shift, kKeys).fill_(kNoOnsetOffset * 2 - 1);
+    }
     return shifted;
   }
 

@@ -347,5 +347,65 @@ TEST(ModelSpec, SpecsWrittenBeforeTheEdmOptionAreSongsNetwork) {
   }
 }
 
+TEST(ModelSpec, SpecsWrittenBeforeThePedalChannelReadAsTheThreeChannelFormat) {
+  const auto text = spec_to_toml(tiny_spec());
+  EXPECT_EQ(text.find("pedal_channel"), std::string::npos) << text;
+  EXPECT_EQ(text.find("onset_offsets"), std::string::npos) << text;
+  const auto spec = spec_from_toml(text, "old");
+  EXPECT_FALSE(spec.roll.pedal_channel);
+  EXPECT_FALSE(spec.roll.onset_offsets);
+  EXPECT_TRUE(spec.roll.sustain_pedal);
+}
+
+TEST(ModelSpec, PedalChannelAndOnsetOffsetsRoundTrip) {
+  auto spec = tiny_spec();
+  spec.net.channels = 5;
+  spec.roll.sustain_pedal = false;
+  spec.roll.pedal_channel = true;
+  spec.roll.onset_offsets = true;
+  EXPECT_EQ(spec_from_toml(spec_to_toml(spec), "x"), spec);
+}
+
+TEST(ModelSpec, ChannelsMustBeTheFormatsNamingThem) {
+  auto spec = tiny_spec();
+  spec.net.channels = 3;
+  spec.roll.sustain_pedal = false;
+  spec.roll.pedal_channel = true;
+  EXPECT_NE(spec_problem(spec).find("model.channels must be 4"), std::string::npos) << spec_problem(spec);
+  spec.net.channels = 4;
+  EXPECT_EQ(spec_problem(spec), "");
+  spec.roll.sustain_pedal = true;
+  EXPECT_NE(spec_problem(spec).find("roll.sustain_pedal"), std::string::npos) << spec_problem(spec);
+  auto text = spec_to_toml(spec);
+  try {
+    spec_from_toml(text, "folded.pt");
+    FAIL() << "a pedal channel with the pedal folded in must be refused";
+  } catch (const CheckpointError& e) {
+    EXPECT_NE(std::string(e.what()).find("folded.pt"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Checkpoint, TheBundledModelIsStillTheThreeChannelFoldedFormat) {
+  const auto loaded = load_checkpoint(fs::path(SCOREJAM_SOURCE_DIR) / "models" / "scorejam-default.pt");
+  EXPECT_EQ(loaded.spec.net.channels, 3);
+  EXPECT_TRUE(loaded.spec.roll.sustain_pedal);
+  EXPECT_FALSE(loaded.spec.roll.pedal_channel);
+  EXPECT_FALSE(loaded.spec.roll.onset_offsets);
+}
+
+TEST(Checkpoint, FiveChannelModelSavesAndLoads) {
+  auto dir = testing::scratch_dir("Checkpoint.FiveChannelModelSavesAndLoads");
+  auto spec = tiny_spec();
+  spec.net.channels = 5;
+  spec.roll.sustain_pedal = false;
+  spec.roll.pedal_channel = true;
+  spec.roll.onset_offsets = true;
+  ScoreNet model(spec.net, Sde{}), ema(spec.net, Sde{});
+  save_checkpoint(dir / "p.pt", spec, model, ema, nullptr, {});
+  auto loaded = load_checkpoint(dir / "p.pt");
+  EXPECT_EQ(loaded.spec, spec);
+  EXPECT_TRUE(same_weights(loaded.model, model));
+}
+
 }  // namespace
 }  // namespace scorejam

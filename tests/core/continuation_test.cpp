@@ -159,5 +159,46 @@ TEST(Continuation, NotesBetweenCutsAndShifts) {
   EXPECT_EQ(out[1], (Note{1.0, 1.5, 62, 70, 0}));
 }
 
+TEST(Continuation, APedalModelPlaysThePedalFromTheStateAtThePromptsEnd) {
+  torch::manual_seed(0);
+  auto spec = tiny_spec();
+  spec.net.channels = 5;
+  spec.roll.sustain_pedal = false;
+  spec.roll.pedal_channel = true;
+  spec.roll.onset_offsets = true;
+  ScoreNet net(spec.net, Sde{});
+  ContinuationRequest request;
+  request.prompt = {{0.03, 0.5, 60, 80, 0}, {0.52, 1.0, 64, 80, 0}};
+  request.prompt_controls = {{0.1, 0, 64, 127}};
+  request.prompt_seconds = 1.0;
+  request.seconds = 2.0;
+  request.count = 2;
+  request.sampler = {SamplerKind::kHeun, 2};
+  const auto result = continue_notes(net, spec, request);
+  ASSERT_EQ(result.pedal.size(), 2u);
+  for (const auto& pedal : result.pedal) {
+    ASSERT_FALSE(pedal.empty());
+    EXPECT_EQ(pedal.front().time_s, 0.0);
+    for (const auto& cc : pedal) {
+      EXPECT_EQ(cc.controller, kSustainController);
+      EXPECT_TRUE(cc.value == 0 || cc.value == 127);
+      EXPECT_GE(cc.time_s, 0.0);
+      EXPECT_LE(cc.time_s, 2.0 + 1e-9);
+    }
+    EXPECT_EQ(pedal.back().value, 0);  // never left down
+  }
+}
+
+TEST(Continuation, AModelWithoutAPedalChannelPlaysNoPedal) {
+  torch::manual_seed(0);
+  auto spec = tiny_spec();
+  ScoreNet net(spec.net, Sde{});
+  ContinuationRequest request;
+  request.prompt_controls = {{0.1, 0, 64, 127}};
+  request.seconds = 1.0;
+  request.sampler = {SamplerKind::kHeun, 2};
+  EXPECT_TRUE(continue_notes(net, spec, request).pedal.empty());
+}
+
 }  // namespace
 }  // namespace scorejam

@@ -195,6 +195,48 @@ TEST(MaestroLoad, QuantizesToTheRollGridWithPedal) {
   EXPECT_GE(perfs[0].frames, 16);
 }
 
+RollFormat pedal_and_offsets() {
+  RollFormat format;
+  format.sustain_pedal = false;
+  format.pedal_channel = true;
+  format.onset_offsets = true;
+  return format;
+}
+
+TEST(MaestroLoad, PedalChannelFormatKeepsKeyDownLengthsAndThePedalsSpans) {
+  auto dir = scratch_dir("MaestroLoad.PedalChannelFormatKeepsKeyDownLengthsAndThePedalsSpans");
+  MaestroSource source(make_zip_set(dir));
+  auto perfs = load_performances(source, {.split = "validation", .format = pedal_and_offsets(), .cache_dir = {}, .on_skip = {}});
+  ASSERT_EQ(perfs.size(), 1u);
+  EXPECT_EQ(perfs[0].notes[0], (GridNote{0, 6, 70, 60}));  // 0-0.4 s: as long as the key was down
+  EXPECT_EQ(perfs[0].notes[1], (GridNote{8, 14, 71, 61}));
+  EXPECT_EQ(perfs[0].pedal, (std::vector<GridPedal>{{2, 16}}));  // 0.1-1.0 s
+}
+
+TEST(MaestroCache, KeepsThePedalAndTheOnsetOffsets) {
+  auto dir = scratch_dir("MaestroCache.KeepsThePedalAndTheOnsetOffsets");
+  MaestroSource source(make_zip_set(dir));
+  LoadOptions options{.split = "all", .format = pedal_and_offsets(), .cache_dir = dir / "cache", .on_skip = {}};
+  options.format.fs_hz = 7;  // off the phrase's 0.5 s grid: every onset has an offset
+  LoadReport first, second;
+  auto a = load_performances(source, options, &first);
+  auto b = load_performances(source, options, &second);
+  ASSERT_TRUE(second.from_cache);
+  ASSERT_EQ(a.size(), b.size());
+  bool offsets = false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].notes, b[i].notes);
+    EXPECT_EQ(a[i].pedal, b[i].pedal);
+    EXPECT_FALSE(a[i].pedal.empty());
+    for (const auto& n : a[i].notes) offsets = offsets || n.onset_offset != 0;
+  }
+  EXPECT_TRUE(offsets);
+  // The three-channel format of the same set is another cache.
+  options.format = {};
+  load_performances(source, options, &second);
+  EXPECT_FALSE(second.from_cache);
+}
+
 TEST(MaestroCache, SecondLoadComesFromTheCacheAndIsEqual) {
   auto dir = scratch_dir("MaestroCache.SecondLoadComesFromTheCacheAndIsEqual");
   MaestroSource source(make_zip_set(dir));

@@ -48,5 +48,32 @@ TEST(Sustain, OtherControllersAreIgnored) {
   EXPECT_DOUBLE_EQ(out[0].end_s, 1.0);
 }
 
+TEST(SustainIntervals, HysteresisIgnoresChatterAroundSixtyFour) {
+  // A continuous pedal resting near the threshold: down at 70, wavering 60..66, lifted at 20.
+  const auto spans = sustain_intervals(
+      {{0.5, 0, 64, 70}, {0.6, 0, 64, 63}, {0.7, 0, 64, 66}, {0.8, 0, 64, 60}, {0.9, 0, 64, 65}, {1.5, 0, 64, 20}}, 3.0);
+  EXPECT_EQ(spans, (std::vector<PedalInterval>{{0.5, 1.5}}));
+}
+
+TEST(SustainIntervals, PedalGoesUpBelowFiftySix) {
+  const auto spans = sustain_intervals({{0.5, 0, 64, 64}, {1.0, 0, 64, 55}, {1.5, 0, 64, 63}, {2.0, 0, 64, 64}}, 3.0);
+  // Up at 55; 63 is not enough to put it down again, 64 is; still down at the end.
+  EXPECT_EQ(spans, (std::vector<PedalInterval>{{0.5, 1.0}, {2.0, 3.0}}));
+}
+
+TEST(SustainIntervals, DownWhileAnyChannelsPedalIsDown) {
+  const auto spans =
+      sustain_intervals({{0.5, 0, 64, kDown}, {1.0, 1, 64, kDown}, {1.5, 0, 64, kUp}, {2.0, 1, 64, kUp}}, 3.0);
+  EXPECT_EQ(spans, (std::vector<PedalInterval>{{0.5, 2.0}}));
+}
+
+TEST(ControlsBetween, PedalHeldIntoTheExcerptIsDownAtItsStart) {
+  const auto out = controls_between({{0.5, 0, 64, kDown}, {1.2, 0, 64, kUp}, {2.5, 0, 64, kDown}}, 1.0, 2.0);
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_EQ(out[0], (ControlChange{0.0, 0, 64, kDown}));
+  EXPECT_NEAR(out[1].time_s, 0.2, 1e-12);
+  EXPECT_EQ(out[1].value, kUp);
+}
+
 }  // namespace
 }  // namespace scorejam
