@@ -158,6 +158,11 @@ TEST(BeatsCsv, ReadsAFile) {
   EXPECT_TRUE(table.problems.empty());
 }
 
+TEST(BeatsCsv, IsFoundBesideTheData) {
+  EXPECT_EQ(beats_path_beside("/d/maestro-asap-subset.zip"), std::filesystem::path("/d/maestro-asap-subset.beats.csv"));
+  EXPECT_EQ(beats_path_beside("/d/maestro-v3.0.0/"), std::filesystem::path("/d/maestro-v3.0.0.beats.csv"));
+}
+
 TEST(BeatsSubset, EveryRealPerformanceIsAnnotated) {
   const auto path = testing::maestro_subset_beats();
   if (!path) GTEST_SKIP() << "shared data absent: ../shared/data/maestro-asap-subset.beats.csv not found (set SCOREJAM_BEATS)";
