@@ -54,6 +54,7 @@ struct EvalCommand {
   int pictures = 3;                      // prompts drawn, per system: prompt + continuation
   bool render_audio = false;             // also a WAV of each drawn one, through FluidSynth
   std::string soundfont;                 // "" = find_soundfont()
+  std::string beats;                     // beats CSV for the pulse; "" = the one beside the data, if any
 };
 // Judges each model (with config.sample.sampler) and baseline on the split's prompts: prints the
 // Markdown table and writes it with the per-prompt CSV to out_dir.

@@ -143,6 +143,8 @@ int main(int argc, char** argv) {
   eval_app->add_flag("--render-audio", eval_command.render_audio, "also render each drawn one to WAV through FluidSynth");
   eval_app->add_option("--soundfont", eval_command.soundfont, "General MIDI soundfont for --render-audio (default: Debian's)")
       ->check(CLI::ExistingFile);
+  eval_app->add_option("--beats", eval_command.beats, "beats CSV the pulse is measured against (default: <data without .zip>.beats.csv if there)")
+      ->check(CLI::ExistingFile);
   eval_app->add_option("--sampler", sampler_kind, "em, pc, ode or heun (sample.sampler)")
       ->check(CLI::IsMember({"em", "pc", "ode", "heun"}));
   eval_app->add_option("--samplers", eval_command.samplers,
