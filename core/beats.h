@@ -49,4 +49,8 @@ BeatsTable parse_beats_csv(const std::string& text, const std::string& source);
 // Reads a file; throws BeatsError naming the path when it cannot be read or is larger than 256 MiB.
 BeatsTable read_beats_csv(const std::filesystem::path& path);
 
+// Where a MAESTRO source's beats CSV lies when it ships one: beside it, named after it
+// (maestro-asap-subset.zip -> maestro-asap-subset.beats.csv; a folder -> <folder>.beats.csv).
+std::filesystem::path beats_path_beside(const std::filesystem::path& maestro_source);
+
 }  // namespace scorejam

@@ -23,6 +23,34 @@ std::vector<Note> notes_begun_between(const std::vector<Note>& notes, double sta
   return out;
 }
 
+// The annotated beats around [end_s, end_s + seconds], times from end_s.
+std::vector<double> annotated_beats(const std::vector<double>& beats, double end_s, double seconds) {
+  auto first = std::upper_bound(beats.begin(), beats.end(), end_s);
+  if (first != beats.begin()) --first;
+  auto last = std::lower_bound(beats.begin(), beats.end(), end_s + seconds);
+  if (last != beats.end()) ++last;
+  std::vector<double> out;
+  for (auto it = first; it < last; ++it) out.push_back(*it - end_s);
+  return out;
+}
+
+// What the online tracker, having heard the notes of its history window before end_s, expects over
+// the continuation, times from end_s.
+std::vector<double> tracked_beats(const std::vector<Note>& notes, double end_s, double seconds,
+                                  const BeatTrackerConfig& config) {
+  BeatTracker tracker(config);
+  const double origin = std::max(0.0, end_s - config.history_s);  // the tracker's clock starts here
+  for (const auto& n : notes)
+    if (n.start_s >= origin && n.start_s < end_s) tracker.add_onset(n.start_s - origin, n.velocity, n.pitch);
+  const double now = end_s - origin;
+  tracker.advance(now);
+  const double period = tracker.period_s();
+  std::vector<double> out;
+  if (period <= 0) return out;
+  for (double b : tracker.predict(now - period, now + seconds + period)) out.push_back(b - now);
+  return out;
+}
+
 }  // namespace
 
 std::vector<EvalPrompt> eval_prompts(const MaestroSource& source, const EvalOptions& options,
@@ -45,12 +73,20 @@ std::vector<EvalPrompt> eval_prompts(const MaestroSource& source, const EvalOpti
     const auto notes = options.sustain_pedal ? apply_sustain(midi.notes, midi.controls) : midi.notes;
     const double spare = midi.duration_s - options.prompt_seconds - options.seconds;
     if (spare < 0) continue;
+    const BeatAnnotation* annotation = nullptr;
+    if (options.beats) {
+      const auto it = options.beats->by_name.find(source.entries()[index].midi_filename);
+      if (it != options.beats->by_name.end()) annotation = &it->second;
+    }
     for (int k = 0; k < options.prompts_per_piece; ++k) {
       EvalPrompt p;
       p.piece = source.describe(index);
       p.end_s = options.prompt_seconds + spare * (k + 0.5) / options.prompts_per_piece;
       p.prompt = notes_between(notes, p.end_s - options.prompt_seconds, p.end_s);
       p.real = notes_begun_between(notes, p.end_s, p.end_s + options.seconds);
+      p.beats_annotated = annotation != nullptr;
+      p.beats_s = annotation ? annotated_beats(annotation->beats_s, p.end_s, options.seconds)
+                             : tracked_beats(midi.notes, p.end_s, options.seconds, options.tracker);
       prompts.push_back(std::move(p));
     }
   }
@@ -158,6 +194,7 @@ std::vector<ContinuationScore> score_continuations(const std::vector<EvalPrompt>
       s.mean_velocity = notes[0].velocity;
     }
     s.prompt_copy = prompt_copy_share(notes, prompts[i].prompt, options.prompt_seconds);
+    s.pulse = sixteenth_pulse(notes, prompts[i].beats_s).pulse;
     scores.push_back(s);
   }
   return scores;
@@ -184,6 +221,10 @@ const std::vector<MetricInfo>& eval_metrics() {
       {"velocity", "mean MIDI velocity", &ContinuationScore::mean_velocity},
       {"prompt copy", "share of notes in fragments of >= 4 copied from the prompt, shifted in time",
        &ContinuationScore::prompt_copy},
+      {"pulse",
+       "mean cos(2 pi 4 phi) of its onsets, phi the place within the beat (annotated beats, or the tracker's from the "
+       "notes before the prompt's end, extrapolated): 1 on the sixteenth grid, 0 in free time",
+       &ContinuationScore::pulse},
   };
   return metrics;
 }

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "core/beat_tracker.h"
+#include "core/beats.h"
 #include "core/continuators.h"
 #include "core/maestro.h"
 #include "core/music_metrics.h"
@@ -27,6 +29,11 @@ struct EvalOptions {
   bool sustain_pedal = true;  // held notes are lengthened by the pedal, as in training
   std::uint64_t seed = 0;     // of the random and Markov baselines
   double oa_frame_s = 2;      // frames of Mittal et al.'s overlapping-area measures
+  // The beats the pulse is measured against: a performance's annotated beats where this table (not
+  // owned) has it, else the beats the online tracker finds in the notes of its history window
+  // before the prompt's end, extrapolated over the continuation.
+  const BeatsTable* beats = nullptr;
+  BeatTrackerConfig tracker;
 };
 
 struct EvalPrompt {
@@ -34,6 +41,10 @@ struct EvalPrompt {
   double end_s = 0;         // where in the performance the prompt ends
   std::vector<Note> prompt;  // times from 0 to prompt_seconds
   std::vector<Note> real;    // what the pianist played next, times from 0 to seconds
+  // The beats over the continuation, times from the prompt's end: from the last at or before 0 to
+  // the first at or after `seconds`; empty when none is known.
+  std::vector<double> beats_s;
+  bool beats_annotated = false;  // from the annotation, not the tracker
 };
 
 // The prompts of the split: for a performance of length L, prompt k of K ends at
@@ -85,6 +96,7 @@ struct ContinuationScore {
   double mean_duration_s = 0;
   double mean_velocity = 0;
   double prompt_copy = 0;    // prompt_copy_share: notes copied from the prompt, shifted in time
+  double pulse = 0;          // sixteenth_pulse of its onsets against the prompt's beats_s
 };
 std::vector<ContinuationScore> score_continuations(const std::vector<EvalPrompt>& prompts,
                                                    const std::vector<std::vector<Note>>& continuations,

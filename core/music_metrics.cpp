@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <numbers>
 #include <numeric>
 #include <stdexcept>
 
@@ -259,6 +260,31 @@ HeldAcross held_across(const std::vector<Note>& notes, double seam, double frame
     r.restruck += again;
   }
   return r;
+}
+
+Pulse sixteenth_pulse(const std::vector<double>& onsets_s, const std::vector<double>& beats_s) {
+  Pulse r;
+  if (beats_s.size() < 2) return r;
+  double sum = 0;
+  for (double t : onsets_s) {
+    if (t < beats_s.front() || t > beats_s.back()) continue;
+    // The beat the onset falls in: [beats[i], beats[i + 1]), the last beat closing the last one.
+    auto next = std::upper_bound(beats_s.begin(), beats_s.end(), t);
+    if (next == beats_s.end()) --next;
+    const double start = *(next - 1), length = *next - start;
+    if (!(length > 0)) continue;
+    sum += std::cos(2 * std::numbers::pi * 4 * (t - start) / length);
+    ++r.onsets;
+  }
+  if (r.onsets > 0) r.pulse = sum / static_cast<double>(r.onsets);
+  return r;
+}
+
+Pulse sixteenth_pulse(const std::vector<Note>& notes, const std::vector<double>& beats_s) {
+  std::vector<double> onsets;
+  onsets.reserve(notes.size());
+  for (const auto& n : notes) onsets.push_back(n.start_s);
+  return sixteenth_pulse(onsets, beats_s);
 }
 
 MeanInterval mean_interval(const std::vector<double>& values) {

@@ -106,6 +106,19 @@ struct HeldAcross {
 };
 HeldAcross held_across(const std::vector<Note>& notes, double seam, double frame_s);
 
+// The pulse: how well onsets keep to the sixteenth grid of the beats, mean cos(2π·4·φ) over the
+// onsets, φ the onset's position within its beat (between the two beats around it, 0 .. 1). 1 when
+// every onset is on a sixteenth, −1 when every one falls halfway between two (the 32nd offbeats),
+// about 0 for onsets in free time. Onsets before the first beat or after the last are not counted;
+// pulse is 0 when none is counted. `beats_s` sorted. The pianist scores ~0.31 (FIELD-NOTES.md,
+// "What a frame costs"); rounding onsets to a coarse frame lowers it.
+struct Pulse {
+  double pulse = 0;
+  std::size_t onsets = 0;  // onsets counted, to pool performances
+};
+Pulse sixteenth_pulse(const std::vector<double>& onsets_s, const std::vector<double>& beats_s);
+Pulse sixteenth_pulse(const std::vector<Note>& notes, const std::vector<double>& beats_s);
+
 // Mean and the half-width of its normal-approximation 95% confidence interval (1.96 s / sqrt n).
 struct MeanInterval {
   double mean = 0;

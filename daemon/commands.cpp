@@ -441,11 +441,26 @@ int run_eval(const EvalCommand& command, const Config& config) {
   options.pieces = command.pieces;
   options.sustain_pedal = config.roll.format.sustain_pedal;
   options.seed = config.sample.sampler.seed;
+  // The pulse is measured against the annotated beats where there are some, else the tracker's.
+  const auto beats_path = command.beats.empty() ? beats_path_beside(source.path()) : fs::path(command.beats);
+  std::optional<BeatsTable> beats;
+  if (!command.beats.empty() || fs::exists(beats_path)) {
+    beats = read_beats_csv(beats_path);
+    for (const auto& p : beats->problems) spdlog::warn("{}", p.message);
+    options.beats = &*beats;
+  }
   const auto prompts =
       eval_prompts(source, options, [](const SkippedFile& s) { spdlog::warn("skipped {}: {}", s.name, s.reason); });
   if (prompts.empty()) throw std::invalid_argument(data + ": no performance of split '" + command.split + "' is long enough");
   spdlog::info("eval: {} prompts of {} s from split '{}', continuations of {} s", prompts.size(), command.prompt_seconds,
                command.split, command.seconds);
+  const auto annotated = std::count_if(prompts.begin(), prompts.end(), [](const EvalPrompt& p) { return p.beats_annotated; });
+  const std::string pulse_beats =
+      beats ? fmt::format("{} of {} prompts against the annotated beats of {}, the rest against the tracker's", annotated,
+                          prompts.size(), beats_path.string())
+            : fmt::format("against the beats the tracker finds before each prompt's end (no {}; --beats FILE)",
+                          beats_path.string());
+  spdlog::info("eval: pulse {}", pulse_beats);
 
   std::optional<EvalCorpus> corpus;
   for (const auto& name : command.baselines)
@@ -499,6 +514,7 @@ int run_eval(const EvalCommand& command, const Config& config) {
               prompts.size(), command.prompts_per_piece, command.prompt_seconds, data.c_str(), command.split.c_str(),
               command.seconds, table.c_str());
   for (const auto& m : eval_metrics()) std::printf("  %s: %s\n", m.name, m.definition);
+  std::printf("  pulse: %s\n", pulse_beats.c_str());
   std::printf("  OA pitch / duration C / V: Mittal et al. (ISMIR 2021) overlapping-area consistency / variance of the\n"
               "    pitch and duration Gaussians of adjacent %.0f s frames, against the real continuations (1 = alike)\n",
               options.oa_frame_s);

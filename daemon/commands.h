@@ -60,6 +60,7 @@ struct EvalCommand {
   bool likelihood = false;
   int likelihood_prompts = 16;
   double likelihood_tolerance = 1e-3;  // the ODE solver's rtol and atol
+  std::string beats;                     // beats CSV for the pulse; "" = the one beside the data, if any
 };
 // Judges each model (with config.sample.sampler) and baseline on the split's prompts: prints the
 // Markdown table and writes it with the per-prompt CSV to out_dir.

@@ -11,6 +11,7 @@
 
 #include "core/compute_path.h"
 #include "core/torch_runtime.h"
+#include "daemon/beats_command.h"
 #include "daemon/bench.h"
 #include "daemon/commands.h"
 #include "daemon/config.h"
@@ -156,6 +157,8 @@ int main(int argc, char** argv) {
   eval_app->add_flag("--render-audio", eval_command.render_audio, "also render each drawn one to WAV through FluidSynth");
   eval_app->add_option("--soundfont", eval_command.soundfont, "General MIDI soundfont for --render-audio (default: Debian's)")
       ->check(CLI::ExistingFile);
+  eval_app->add_option("--beats", eval_command.beats, "beats CSV the pulse is measured against (default: <data without .zip>.beats.csv if there)")
+      ->check(CLI::ExistingFile);
   eval_app->add_option("--sampler", sampler_kind, "em, pc, ode or heun (sample.sampler)")
       ->check(CLI::IsMember({"em", "pc", "ode", "heun"}));
   eval_app->add_option("--samplers", eval_command.samplers,
@@ -220,6 +223,18 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingDirectory);
   reproduce_app->add_option("--out", reproduce_command.out, "write the reproduced take (player + scorejam) to this .mid");
 
+  // `scorejam beats`: the beat tracker against the annotated beats (daemon/beats_command.cpp).
+  BeatsCommand beats_command;
+  auto* beats_app = app.add_subcommand("beats", "measure the online beat tracker, and the pianist's pulse, against annotated beats");
+  beats_app->add_option("--data", beats_command.data, "MAESTRO zip or folder (train.data)");
+  beats_app->add_option("--beats", beats_command.beats, "beats CSV (default: <data without .zip>.beats.csv)")->check(CLI::ExistingFile);
+  beats_app->add_option("--split", beats_command.split, "split of the set")->capture_default_str()
+      ->check(CLI::IsMember({"train", "validation", "test", "all"}));
+  beats_app->add_option("--lead", beats_command.lead_s, "seconds ahead the predicted beats are judged")->capture_default_str()
+      ->check(CLI::Range(0.1, 60.0));
+  bool beats_summary_only = false;
+  beats_app->add_flag("--summary", beats_summary_only, "print only the means, not a line per performance");
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -276,6 +291,10 @@ int main(int argc, char** argv) {
       spdlog::info("network: {} on {} ({})", path.describe(), cpu_features().describe(), why);
     }
 
+    if (*beats_app) {
+      beats_command.per_file = !beats_summary_only;
+      return run_beats(beats_command, config);
+    }
     if (*roll_app) return run_roll(roll, config);
     if (*run_app) return run_live(run_command, config);
     if (*ports_app) return run_ports(config);

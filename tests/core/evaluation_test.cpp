@@ -182,5 +182,56 @@ TEST(EvalSubset, RealPianistsStayInTheirPromptsKey) {
       << "real " << r.mean << " ± " << r.half_width << ", other " << o.mean << " ± " << o.half_width;
 }
 
+// Beats every 0.5 s from `offset_s` to 21 s, as a beats CSV field.
+std::string beat_field(double offset_s) {
+  std::string text;
+  for (double t = offset_s; t < 21; t += 0.5) text += (text.empty() ? "" : " ") + std::to_string(t);
+  return text;
+}
+
+TEST(EvalPulse, MeasuresContinuationsAgainstTheAnnotatedBeats) {
+  MaestroSource source(two_piece_set("eval_pulse_annotated"));
+  // p0 annotated on its notes; p1 annotated a 32nd late, so its notes fall between the sixteenths.
+  const auto table = parse_beats_csv("name,beats_s,downbeats_s,time_signatures\n2020/p0.midi," + beat_field(0) +
+                                         ",0,\n2020/p1.midi," + beat_field(0.0625) + ",0.0625,\n",
+                                     "beats.csv");
+  ASSERT_TRUE(table.problems.empty());
+  EvalOptions options;
+  options.beats = &table;
+  const auto prompts = eval_prompts(source, options);
+  ASSERT_EQ(prompts.size(), 4u);
+  for (const auto& p : prompts) {
+    EXPECT_TRUE(p.beats_annotated) << p.piece;
+    ASSERT_GE(p.beats_s.size(), 2u);
+    EXPECT_LE(p.beats_s.front(), 0.0);
+    EXPECT_GE(p.beats_s.back(), options.seconds);
+    EXPECT_NEAR(p.beats_s[1] - p.beats_s[0], 0.5, 1e-6);
+  }
+  const auto real = score_continuations(prompts, baseline_continuations("real", prompts, options), options);
+  EXPECT_NEAR(real[0].pulse, 1.0, 1e-6);
+  EXPECT_NEAR(real[2].pulse, -1.0, 1e-6);
+  const auto silence = score_continuations(prompts, baseline_continuations("silence", prompts, options), options);
+  EXPECT_EQ(silence[0].pulse, 0.0);
+}
+
+TEST(EvalPulse, UsesTheTrackersBeatsWhereNoneIsAnnotated) {
+  MaestroSource source(two_piece_set("eval_pulse_tracked"));
+  const auto table = parse_beats_csv("name,beats_s,downbeats_s,time_signatures\n", "beats.csv");
+  EvalOptions options;
+  options.beats = &table;  // neither piece is in it
+  const auto prompts = eval_prompts(source, options);
+  ASSERT_EQ(prompts.size(), 4u);
+  for (const auto& p : prompts) {
+    EXPECT_FALSE(p.beats_annotated) << p.piece;
+    ASSERT_GE(p.beats_s.size(), 2u) << p.piece;
+    EXPECT_LE(p.beats_s.front(), 0.0);
+    EXPECT_GE(p.beats_s.back(), options.seconds);
+  }
+  // A note every 0.25 s: whichever whole number of notes the tracker takes for the beat, on them,
+  // the real continuation keeps to its grid.
+  const auto real = score_continuations(prompts, baseline_continuations("real", prompts, options), options);
+  for (const auto& s : real) EXPECT_GT(s.pulse, 0.9);
+}
+
 }  // namespace
 }  // namespace scorejam

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <random>
 
 namespace scorejam {
 namespace {
@@ -162,6 +163,62 @@ TEST(MeanInterval, IsTheNormalApproximation) {
   EXPECT_NEAR(r.half_width, 1.96 * std::sqrt(5.0 / 3) / 2, 1e-12);
   EXPECT_EQ(mean_interval({7}).half_width, 0.0);
   EXPECT_EQ(mean_interval({}).n, 0u);
+}
+
+// Beats of changing length, as a pianist bends the tempo.
+std::vector<double> bent_beats() {
+  std::vector<double> beats{1.0};
+  for (int i = 0; i < 40; ++i) beats.push_back(beats.back() + 0.4 + 0.2 * std::sin(i * 0.7));
+  return beats;
+}
+
+// Onsets at `offset` + k/4 of each beat (offset in beats).
+std::vector<double> onsets_in_beats(const std::vector<double>& beats, double offset) {
+  std::vector<double> onsets;
+  for (std::size_t i = 0; i + 1 < beats.size(); ++i)
+    for (int k = 0; k < 4; ++k) onsets.push_back(beats[i] + (k + offset) / 4 * (beats[i + 1] - beats[i]));
+  return onsets;
+}
+
+TEST(SixteenthPulse, IsOneForOnsetsOnTheSixteenthsOfBentBeats) {
+  const auto beats = bent_beats();
+  const auto pulse = sixteenth_pulse(onsets_in_beats(beats, 0.0), beats);
+  EXPECT_NEAR(pulse.pulse, 1.0, 1e-9);
+  EXPECT_EQ(pulse.onsets, 4 * (beats.size() - 1));
+}
+
+TEST(SixteenthPulse, IsMinusOneForOnsetsOnThe32ndOffbeats) {
+  const auto beats = bent_beats();
+  EXPECT_NEAR(sixteenth_pulse(onsets_in_beats(beats, 0.5), beats).pulse, -1.0, 1e-9);
+}
+
+TEST(SixteenthPulse, IsNearZeroForOnsetsInFreeTime) {
+  const auto beats = bent_beats();
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> at(beats.front(), beats.back());
+  std::vector<double> onsets(20000);
+  for (auto& t : onsets) t = at(rng);
+  const auto pulse = sixteenth_pulse(onsets, beats);
+  EXPECT_EQ(pulse.onsets, onsets.size());
+  EXPECT_NEAR(pulse.pulse, 0.0, 0.03);  // the mean of 20,000 cosines: standard error 0.005
+}
+
+TEST(SixteenthPulse, CountsOnlyOnsetsWithinTheBeats) {
+  const std::vector<double> beats{1.0, 2.0, 3.0};
+  // 0.5 and 3.5 lie outside; 1.125 is a 32nd offbeat, 3.0 the last beat itself.
+  const auto pulse = sixteenth_pulse(std::vector<double>{0.5, 1.125, 3.0, 3.5}, beats);
+  EXPECT_EQ(pulse.onsets, 2u);
+  EXPECT_NEAR(pulse.pulse, 0.0, 1e-9);
+}
+
+TEST(SixteenthPulse, IsZeroWithoutTwoBeats) {
+  EXPECT_EQ(sixteenth_pulse(std::vector<double>{1.0, 2.0}, {}).pulse, 0.0);
+  EXPECT_EQ(sixteenth_pulse(std::vector<double>{1.0, 2.0}, {1.0}).onsets, 0u);
+}
+
+TEST(SixteenthPulse, ReadsNoteOnsets) {
+  const std::vector<double> beats{0.0, 1.0};
+  EXPECT_NEAR(sixteenth_pulse(std::vector<Note>{note(0.25, 1, 60), note(0.125, 1, 62)}, beats).pulse, 0.0, 1e-9);
 }
 
 }  // namespace

@@ -65,4 +65,14 @@ std::optional<std::filesystem::path> maestro_subset() {
   return std::nullopt;
 }
 
+std::optional<std::filesystem::path> maestro_subset_beats() {
+  if (const char* env = std::getenv("SCOREJAM_BEATS"); env && *env) {
+    if (std::filesystem::exists(env)) return std::filesystem::path(env);
+    return std::nullopt;
+  }
+  auto path = std::filesystem::path(SCOREJAM_SOURCE_DIR) / ".." / "shared" / "data" / "maestro-asap-subset.beats.csv";
+  if (std::filesystem::exists(path)) return std::filesystem::weakly_canonical(path);
+  return std::nullopt;
+}
+
 }  // namespace scorejam::testing

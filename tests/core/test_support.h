@@ -31,4 +31,8 @@ Bytes concat(std::initializer_list<Bytes> parts);
 // absent (the caller skips with GTEST_SKIP and says why).
 std::optional<std::filesystem::path> maestro_subset();
 
+// ../shared/data/maestro-asap-subset.beats.csv beside the checkout, or $SCOREJAM_BEATS; nullopt when
+// absent.
+std::optional<std::filesystem::path> maestro_subset_beats();
+
 }  // namespace scorejam::testing
