@@ -175,6 +175,7 @@ std::string spec_to_toml(const ModelSpec& spec) {
                           {"valid_convolutions", spec.net.valid_convolutions},
                           {"context_summary", spec.net.context_summary},
                           {"context_map", spec.net.context_map},
+                          {"beat_planes", spec.net.beat_planes},
                           {"preconditioning", spec.net.preconditioning},
                           {"sigma_data", spec.net.sigma_data}}},
       {"sde", toml::table{{"kind", to_string(spec.sde.kind)},
@@ -221,6 +222,7 @@ ModelSpec spec_from_toml(const std::string& text, const std::string& source) {
   spec.net.context_summary = net["context_summary"].value<bool>().value_or(false);
   // Absent in checkpoints written before it (the bundled model up to 2026-12).
   spec.net.context_map = net["context_map"].value<bool>().value_or(false);
+  spec.net.beat_planes = net["beat_planes"].value<bool>().value_or(false);
   spec.net.preconditioning = net["preconditioning"].value<std::string>().value_or("song");
   spec.net.sigma_data = net["sigma_data"].value<double>().value_or(0.5);
   if (spec.net.preconditioning != "song" && spec.net.preconditioning != "edm")

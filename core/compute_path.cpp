@@ -131,9 +131,11 @@ ComputePath resolve_compute_path(Precision precision, MemoryLayout layout, const
     if (path.bf16 && !cpu.native_bf16()) reason += " (emulated on this CPU: slower than fp32)";
   }
   if (layout == MemoryLayout::kAuto) {
-    path.channels_last = path.bf16 || cpu.avx2;
-    reason += path.channels_last ? "; channels_last: oneDNN's fastest kernels on this ISA"
-                                 : "; contiguous: no AVX2";
+    // fp32 on AVX2: NHWC measured no faster for the bundled network and 1.7x slower for the
+    // original ScoreNet (README, "Where the time goes"), so the layout follows the precision.
+    path.channels_last = path.bf16;
+    reason += path.channels_last ? "; channels_last: oneDNN's bf16 kernels want NHWC"
+                                 : "; contiguous: fp32 NHWC is no faster on this CPU";
   } else {
     path.channels_last = layout == MemoryLayout::kChannelsLast;
     reason += "; " + to_string(layout) + " as configured";

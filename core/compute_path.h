@@ -45,9 +45,10 @@ struct ComputePath {
   std::string describe() const;  // "fp32, contiguous" and the like
 };
 
-// auto resolves by the CPU: bf16 where it is native; channels_last with bf16 (oneDNN's AMX and
-// AVX-512 kernels want NHWC) and on AVX2 too, where fp32 convolutions ran 2.2x faster in NHWC
-// (README, "Where the time goes"); contiguous on a CPU without AVX2. `why` (optional) says why.
+// auto resolves by the CPU: bf16 where it is native, with channels_last (oneDNN's AMX and AVX-512
+// bf16 kernels want NHWC); fp32 contiguous elsewhere (on AVX2, fp32 NHWC measured no faster for the
+// bundled network and slower for the original ScoreNet: README, "Where the time goes"). `why`
+// (optional) says why.
 ComputePath resolve_compute_path(Precision precision, MemoryLayout layout, const CpuFeatures& cpu,
                                  std::string* why = nullptr);
 

@@ -35,6 +35,8 @@ std::string spec_problem(const ModelSpec& spec) {
   if (net.embed_dim < 2 || net.embed_dim > 4096) return "model.embed_dim must be in [2, 4096]";
   if (spec.window_frames < 8 || spec.window_frames > 4096 || spec.window_frames % (1 << (net.widths.size() - 1)))
     return "model.window_frames must be in [8, 4096] and a multiple of 2^(number of widths - 1)";
+  if (net.beat_planes && !net.conditional)
+    return "model.beat_planes gives a conditional model the beats: it needs model.conditional = true";
   if ((net.context_summary || net.context_map) && !net.conditional)
     return "model.context_summary and model.context_map describe the known past: they need model.conditional = true "
            "(set them to false for an unconditional model)";

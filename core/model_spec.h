@@ -48,6 +48,11 @@ struct ScoreNetConfig {
   // kRecentFrames of them (per channel, 0 = silence) is spread along its row, and one plane holds
   // the key's place on the keyboard (-1 = A0, 1 = C8): every cell hears its own key's past.
   bool context_map = false;
+  // Conditional models: where the beats fall, as planes beside the roll over the whole window (the
+  // known past and the part to play): cos and sin of the beat phase and of the bar phase, and a
+  // plane that is 1 where beats are known. Trained from annotated beats (some windows with none);
+  // given at run time by annotations or the beat tracker, or left empty (nothing known).
+  bool beat_planes = false;
   std::string preconditioning = "song";
   double sigma_data = 0.5;
   bool operator==(const ScoreNetConfig&) const = default;

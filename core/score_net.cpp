@@ -53,6 +53,8 @@ ScoreNetImpl::ScoreNetImpl(const ScoreNetConfig& config, const Sde& sde)
     throw std::invalid_argument("ScoreNet: context_summary needs a conditional model");
   if (config.context_map && !config.conditional)
     throw std::invalid_argument("ScoreNet: context_map needs a conditional model");
+  if (config.beat_planes && !config.conditional)
+    throw std::invalid_argument("ScoreNet: beat_planes needs a conditional model");
 
   // Fixed random features: a buffer, saved with the weights but never trained.
   fourier_w_ = register_buffer("fourier_w", torch::randn({config.embed_dim / 2}) * config.fourier_scale);
@@ -64,7 +66,8 @@ ScoreNetImpl::ScoreNetImpl(const ScoreNetConfig& config, const Sde& sde)
   const int depth = static_cast<int>(w.size()) - 1;
   // The roll; when conditional the known roll and its mask; with the map, two planes a channel and
   // the key's place.
-  const int in_channels = config.conditional ? 2 * config.channels + 1 + (config.context_map ? 2 * config.channels + 1 : 0)
+  const int in_channels = config.conditional ? 2 * config.channels + 1 + (config.context_map ? 2 * config.channels + 1 : 0) +
+                                                   (config.beat_planes ? static_cast<int>(kBeatPlanes) : 0)
                                              : config.channels;
   down_convs_ = register_module("down_convs", torch::nn::ModuleList());
   down_dense_ = register_module("down_dense", torch::nn::ModuleList());
@@ -182,7 +185,7 @@ int64_t ScoreNetImpl::parameter_count() const {
   return n;
 }
 
-ScoreNetCondition ScoreNetImpl::condition(const torch::Tensor& known, const torch::Tensor& mask) {
+ScoreNetCondition ScoreNetImpl::condition(const torch::Tensor& known, const torch::Tensor& mask, const torch::Tensor& beats) {
   if (!config_.conditional) return {};
   if (!known.defined() || !mask.defined()) throw std::invalid_argument("ScoreNet: conditional model needs known and mask");
   const int depth = static_cast<int>(config_.widths.size()) - 1;
@@ -192,6 +195,13 @@ ScoreNetCondition ScoreNetImpl::condition(const torch::Tensor& known, const torc
   // conditioning planes is added to its response to the roll's.
   auto planes = config_.context_map ? torch::cat({known * mask, mask, context_map(known, mask, kRecentFrames)}, 1)
                                     : torch::cat({known * mask, mask}, 1);
+  if (config_.beat_planes) {
+    const std::vector<int64_t> size{known.size(0), kBeatPlanes, known.size(2), known.size(3)};
+    if (beats.defined() && (beats.dim() != 4 || beats.size(0) != size[0] || beats.size(1) != kBeatPlanes ||
+                            beats.size(3) != size[3] || (beats.size(2) != 1 && beats.size(2) != size[2])))
+      throw std::invalid_argument("ScoreNet: beats must be [B, 5, 1 or H, W] like the known roll");
+    planes = torch::cat({planes, beats.defined() ? beats.to(planes.options()).expand(size) : torch::zeros(size, planes.options())}, 1);
+  }
   if (pad_h || pad_w) planes = torch::constant_pad_nd(planes, {0, pad_w, 0, pad_h});
   prepare_weights();
   if (compute_.bf16) planes = planes.to(torch::kBFloat16);
@@ -212,8 +222,8 @@ ScoreNetCondition ScoreNetImpl::condition(const torch::Tensor& known, const torc
 }
 
 torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& known,
-                                    const torch::Tensor& mask) {
-  return forward(x, t, condition(known, mask));
+                                    const torch::Tensor& mask, const torch::Tensor& beats) {
+  return forward(x, t, condition(known, mask, beats));
 }
 
 torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor& t, const ScoreNetCondition& condition) {
@@ -340,10 +350,11 @@ torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor&
 }
 
 torch::Tensor dsm_loss_at(ScoreNet& net, const torch::Tensor& x0, const torch::Tensor& t, const torch::Tensor& z,
-                          const torch::Tensor& known, const torch::Tensor& mask, DsmWeighting weighting) {
+                          const torch::Tensor& known, const torch::Tensor& mask, DsmWeighting weighting,
+                          const torch::Tensor& beats) {
   const auto& sde = net->sde();
   const auto std = per_sample(sde.std(t), x0);
-  const auto score = net->forward(sde.perturb(x0, t, z), t, known, mask);
+  const auto score = net->forward(sde.perturb(x0, t, z), t, known, mask, beats);
   auto loss = (score * std + z).pow(2).flatten(1).sum(1);
   if (weighting == DsmWeighting::kModel && net->config().preconditioning == "edm") {
     const double sd = net->config().sigma_data;
@@ -352,10 +363,11 @@ torch::Tensor dsm_loss_at(ScoreNet& net, const torch::Tensor& x0, const torch::T
   return loss;
 }
 
-torch::Tensor dsm_loss(ScoreNet& net, const torch::Tensor& x0, const torch::Tensor& known, const torch::Tensor& mask) {
+torch::Tensor dsm_loss(ScoreNet& net, const torch::Tensor& x0, const torch::Tensor& known, const torch::Tensor& mask,
+                       const torch::Tensor& beats) {
   const double eps = net->sde().config.eps;
   const auto t = torch::rand({x0.size(0)}, x0.options()) * (1.0 - eps) + eps;
-  return dsm_loss_at(net, x0, t, torch::randn_like(x0), known, mask).mean();
+  return dsm_loss_at(net, x0, t, torch::randn_like(x0), known, mask, DsmWeighting::kModel, beats).mean();
 }
 
 }  // namespace scorejam

@@ -40,11 +40,12 @@ class ScoreNetImpl : public torch::nn::Module {
   // x: [B, C, H, W]; t: [B]. known, mask: [B, C, H, W] and [B, 1, H, W] when conditional, else
   // undefined. Returns the score estimate, shaped like x.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t, const torch::Tensor& known = {},
-                        const torch::Tensor& mask = {});
+                        const torch::Tensor& mask = {}, const torch::Tensor& beats = {});
   // The same, with the known past already made into `condition` (from condition() with these H, W).
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t, const ScoreNetCondition& condition);
   // known, mask as for forward(); throws std::invalid_argument when a conditional network lacks them.
-  ScoreNetCondition condition(const torch::Tensor& known, const torch::Tensor& mask);
+  // beats: [B, kBeatPlanes, 1 or H, W] (beat_planes networks; undefined = no beats known).
+  ScoreNetCondition condition(const torch::Tensor& known, const torch::Tensor& mask, const torch::Tensor& beats = {});
 
   const ScoreNetConfig& config() const { return config_; }
   // The precision and layout it computes in (default_compute_path() at construction). The weights
@@ -57,6 +58,8 @@ class ScoreNetImpl : public torch::nn::Module {
 
   // context_map's recent plane: the last second of the known past at the bundled 16 fps.
   static constexpr int64_t kRecentFrames = 16;
+  // beat_planes: cos, sin of the beat phase; cos, sin of the bar phase; beats known (1) or not (0).
+  static constexpr int64_t kBeatPlanes = 5;
 
  private:
   void prepare_weights();  // the channels-last path's NHWC convolution weights (idempotent)
@@ -93,7 +96,7 @@ torch::Tensor subpixel_conv_transposed(const torch::Tensor& x, const torch::Tens
 // of the denoiser's error, so each noise level weighs alike. known/mask are passed through for
 // conditional models. Seed torch (torch::manual_seed) for reproducible draws.
 torch::Tensor dsm_loss(ScoreNet& net, const torch::Tensor& x0, const torch::Tensor& known = {},
-                       const torch::Tensor& mask = {});
+                       const torch::Tensor& mask = {}, const torch::Tensor& beats = {});
 
 enum class DsmWeighting {
   kModel,  // the network's own training weighting (above)
@@ -102,6 +105,6 @@ enum class DsmWeighting {
 // The per-sample loss at given times t [B] and noise z (shaped like x0): validation's fixed draws.
 torch::Tensor dsm_loss_at(ScoreNet& net, const torch::Tensor& x0, const torch::Tensor& t, const torch::Tensor& z,
                           const torch::Tensor& known, const torch::Tensor& mask,
-                          DsmWeighting weighting = DsmWeighting::kModel);
+                          DsmWeighting weighting = DsmWeighting::kModel, const torch::Tensor& beats = {});
 
 }  // namespace scorejam

@@ -214,6 +214,7 @@ Config parse_config(const std::string& toml_text, const std::string& source) {
   model.read("conditional", net.conditional);
   model.read("context_summary", net.context_summary);
   model.read("context_map", net.context_map);
+  model.read("beat_planes", net.beat_planes);
   model.read("preconditioning", net.preconditioning, {"song", "edm"});
   model.read<double>("sigma_data", net.sigma_data, 1e-3, 100.0);
   std::string sde = to_string(c.model.sde.kind);
@@ -244,6 +245,8 @@ Config parse_config(const std::string& toml_text, const std::string& source) {
   train.read("log_every", t.log_every, 1, 1000000);
   train.read("validation_windows", t.validation_windows, 0, 100000);
   train.read("validation_bits_windows", t.validation_bits_windows, 0, 1024);
+  train.read("beats", t.beats);
+  train.read<double>("no_beats_probability", t.no_beats_probability, 0.0, 1.0);
   train.read<double>("no_context_probability", t.no_context_probability, 0.0, 1.0);
   train.read("seed", t.seed);
   train.reject_unknown();
@@ -373,6 +376,7 @@ std::string to_toml(const Config& c) {
                                    {"conditional", c.model.net.conditional},
                                    {"context_summary", c.model.net.context_summary},
                                    {"context_map", c.model.net.context_map},
+                                   {"beat_planes", c.model.net.beat_planes},
                                    {"preconditioning", c.model.net.preconditioning},
                                    {"sigma_data", c.model.net.sigma_data},
                                    {"sde", to_string(c.model.sde.kind)},
@@ -396,6 +400,8 @@ std::string to_toml(const Config& c) {
                                    {"log_every", t.log_every},
                                    {"validation_windows", t.validation_windows},
                                    {"validation_bits_windows", t.validation_bits_windows},
+                                   {"beats", t.beats},
+                                   {"no_beats_probability", t.no_beats_probability},
                                    {"no_context_probability", t.no_context_probability},
                                    {"seed", static_cast<std::int64_t>(t.seed)}});
   const auto& sampler = c.sample.sampler;

@@ -26,6 +26,10 @@ struct TrainConfig {
   // representation. 0 = off. About 160 network evaluations with their backward passes a batch.
   int validation_bits_windows = 4;
   double no_context_probability = 0.2;  // conditional models: share of windows with no known past
+  // beat_planes models: the beats CSV (maestro-asap-subset.beats.csv's layout); "" = the one beside
+  // the data (<zip without .zip>.beats.csv) if there is one; "none" = no beats (learn without).
+  std::string beats;
+  double no_beats_probability = 0.3;    // share of windows trained without their beats
   std::uint64_t seed = 0;
   bool operator==(const TrainConfig&) const = default;
 };

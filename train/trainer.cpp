@@ -11,6 +11,8 @@
 #include <random>
 #include <sstream>
 
+#include "core/beat_planes.h"
+#include "core/beats.h"
 #include "core/likelihood.h"
 #include "core/maestro.h"
 #include "core/roll_tensor.h"
@@ -44,6 +46,19 @@ std::uint64_t step_seed(std::uint64_t seed, std::int64_t step, int rank) {
   return z ^ (z >> 31);
 }
 
+// The beats file of a run: [train] beats, or "<data without .zip>.beats.csv" when it exists; "" for none.
+fs::path train_beats_path(const TrainConfig& c) {
+  if (c.beats == "none") return {};
+  if (!c.beats.empty()) {
+    if (!fs::exists(c.beats)) throw std::runtime_error("train.beats: no such file: " + c.beats);
+    return c.beats;
+  }
+  fs::path beside = c.data;
+  if (beside.extension() == ".zip") beside.replace_extension("");
+  beside += ".beats.csv";
+  return fs::exists(beside) ? beside : fs::path{};
+}
+
 // Random training windows from a set of performances.
 class WindowSampler {
  public:
@@ -63,6 +78,8 @@ class WindowSampler {
     return window(performance, start);
   }
   torch::Tensor window(std::size_t performance, int start) {
+    last_performance_ = performance;
+    last_start_ = start;
     const auto& p = performances_[performance];
     const int frames = spec_.window_frames;
     auto x = roll_to_tensor(render_roll(p.notes, p.pedal, spec_.roll.fs_hz, start, frames), spec_.roll,
@@ -96,6 +113,19 @@ class WindowSampler {
     return mask;
   }
 
+  // beat_planes models: each performance's annotated beats (nullptr: none), in the order given.
+  void set_beats(std::vector<const BeatAnnotation*> beats) { beats_ = std::move(beats); }
+  // The beat planes [5, 1, T] of the last window: its annotated beats, or (with probability `none`,
+  // and where the performance has none) nothing known, as at run time without a beat source.
+  torch::Tensor beats(double none) {
+    const int frames = spec_.window_frames;
+    const BeatAnnotation* beats = last_performance_ < beats_.size() ? beats_[last_performance_] : nullptr;
+    const bool drop = std::uniform_real_distribution<double>(0, 1)(rng_) < none;
+    if (!beats || drop) return torch::zeros({kBeatPlaneCount, 1, frames});
+    auto planes = beat_planes(beats->beats_s, beats->downbeats_s, spec_.roll.fs_hz, last_start_, frames);
+    return torch::from_blob(planes.data(), {kBeatPlaneCount, 1, frames}, torch::kFloat32).clone();
+  }
+
   void reseed(std::uint64_t seed) { rng_.seed(seed); }
   std::size_t size() const { return performances_.size(); }
   std::vector<int> frames() const {
@@ -115,24 +145,29 @@ class WindowSampler {
   int pitch_shift_;
   std::mt19937_64 rng_;
   std::discrete_distribution<std::size_t> pick_;
+  std::vector<const BeatAnnotation*> beats_;
+  std::size_t last_performance_ = 0;
+  int last_start_ = 0;
 };
 
 struct Batch {
-  torch::Tensor x0, known, mask;
+  torch::Tensor x0, known, mask, beats;  // beats: beat_planes models only
 };
 
 // `size` windows at random, or the `planned` ones.
 Batch make_batch(WindowSampler& windows, const ModelSpec& spec, int size, double no_context, torch::Device device,
-                 const std::vector<EpochPlan::Window>& planned = {}) {
-  std::vector<torch::Tensor> xs, masks;
+                 const std::vector<EpochPlan::Window>& planned = {}, double no_beats = 0) {
+  std::vector<torch::Tensor> xs, masks, beats;
   for (int i = 0; i < size; ++i) {
     xs.push_back(planned.empty() ? windows.window()
                                  : windows.window(planned[static_cast<std::size_t>(i)].first,
                                                   planned[static_cast<std::size_t>(i)].second));
     if (spec.net.conditional) masks.push_back(windows.context_mask(no_context));
+    if (spec.net.beat_planes) beats.push_back(windows.beats(no_beats));
   }
   Batch b;
   b.x0 = torch::stack(xs).to(device);
+  if (spec.net.beat_planes) b.beats = torch::stack(beats).to(device);
   if (spec.net.conditional) {
     b.mask = torch::stack(masks).to(device);
     b.known = b.x0;
@@ -157,11 +192,13 @@ struct Validation {
     for (std::size_t i = first; i < batches.size(); i += stride) {
       ++scored;
       const auto& b = batches[i];
-      const auto plain = dsm_loss_at(net, b.x0, times[i], noises[i], b.known, b.mask, DsmWeighting::kSong);
+      const auto plain = dsm_loss_at(net, b.x0, times[i], noises[i], b.known, b.mask, DsmWeighting::kSong, b.beats);
       song += plain.mean().item<double>();
       own += net->config().preconditioning == "song"
                  ? plain.mean().item<double>()
-                 : dsm_loss_at(net, b.x0, times[i], noises[i], b.known, b.mask).mean().item<double>();
+                 : dsm_loss_at(net, b.x0, times[i], noises[i], b.known, b.mask, DsmWeighting::kModel, b.beats)
+                       .mean()
+                       .item<double>();
     }
     net->train();
     if (group) {
@@ -268,10 +305,36 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
   auto train_perfs = load("train");
   if (train_perfs.empty()) throw std::runtime_error(c.data + ": no readable performance in the train split");
   auto val_perfs = load("validation");
+  // beat_planes: the annotated beats of each performance, by its MAESTRO file name.
+  BeatsTable beats_table;
+  auto beats_of = [&](const std::vector<Performance>& perfs) {
+    std::vector<const BeatAnnotation*> found;
+    for (const auto& p : perfs) {
+      const auto it = beats_table.by_name.find(source.entries()[p.entry].midi_filename);
+      found.push_back(it == beats_table.by_name.end() ? nullptr : &it->second);
+    }
+    return found;
+  };
+  std::vector<const BeatAnnotation*> train_beats, val_beats;
+  if (spec.net.beat_planes) {
+    const auto path = train_beats_path(c);
+    if (!path.empty()) {
+      beats_table = read_beats_csv(path);
+      for (const auto& problem : beats_table.problems)
+        spdlog::warn("{}:{}: {} (row skipped)", path.string(), problem.line, problem.message);
+    }
+    train_beats = beats_of(train_perfs);
+    val_beats = beats_of(val_perfs);
+    const auto annotated = std::count_if(train_beats.begin(), train_beats.end(), [](auto* b) { return b != nullptr; });
+    spdlog::info("beats: {} of {} train performances annotated{}; {:.0f}% of windows without beats", annotated,
+                 train_beats.size(), path.empty() ? " (no beats file: the model learns to play without)" : " in " + path.string(),
+                 100 * c.no_beats_probability);
+  }
   // The windows come from the epoch's plan (alike on every rank; each rank its share); a resumed
   // run goes on with its epoch where it stopped. Everything random in a step is drawn from
   // step_seed(), so that a run resumed from a checkpoint is the run that was not interrupted.
   WindowSampler windows(std::move(train_perfs), spec, c.pitch_shift, c.seed);
+  windows.set_beats(train_beats);
   EpochPlan plan(windows.frames(), spec.window_frames, c.batch_size, std::max(1, world.world_size), c.seed, state.epoch);
   if (state.epoch_windows > 0) {
     plan.skip(static_cast<std::size_t>(state.epoch_windows));
@@ -283,10 +346,11 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
   Validation validation;
   if (!val_perfs.empty()) {
     WindowSampler val_windows(std::move(val_perfs), spec, 0, 12345);
+    val_windows.set_beats(val_beats);
     auto generator = at::make_generator<at::CPUGeneratorImpl>(6789);
     for (int done = 0; done < c.validation_windows; done += c.batch_size) {
       const int n = std::min(c.batch_size, c.validation_windows - done);
-      auto b = make_batch(val_windows, spec, n, c.no_context_probability, device);
+      auto b = make_batch(val_windows, spec, n, c.no_context_probability, device, {}, c.no_beats_probability);
       const double eps = spec.sde.eps;
       validation.times.push_back((torch::rand({n}, generator) * (1 - eps) + eps).to(device));
       validation.noises.push_back(torch::randn(b.x0.sizes(), generator).to(device));
@@ -319,12 +383,12 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
     if (lead && c.validation_bits_windows > 0) {
       // Bits of the first windows, nothing known (core/likelihood.h); its own seeded draws.
       const auto& first = validation.batches.front().x0;
-      const auto windows = first.narrow(0, 0, std::min<std::int64_t>(c.validation_bits_windows, first.size(0)));
+      const auto scored = first.narrow(0, 0, std::min<std::int64_t>(c.validation_bits_windows, first.size(0)));
       LikelihoodConfig bits_config;
       bits_config.eps = spec.sde.eps;
-      const auto bits = log_likelihood(ema, windows, bits_config);
+      const auto bits = log_likelihood(ema, scored, bits_config);
       spdlog::info("validation bits per dimension at step {}: {:.4f} ({} windows, {} network evaluations)", state.step,
-                   bits.bits_per_dim().mean().item<double>(), windows.size(0), bits.nfe);
+                   bits.bits_per_dim().mean().item<double>(), scored.size(0), bits.nfe);
     }
     state.last_val_loss = loss;
     val_history.push_back({static_cast<double>(state.step), loss});
@@ -365,8 +429,8 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
     const auto seed = step_seed(c.seed, state.step, world.rank);
     windows.reseed(seed);
     torch::manual_seed(seed);
-    auto batch = make_batch(windows, spec, c.batch_size, c.no_context_probability, device, planned);
-    auto loss = dsm_loss(model, batch.x0, batch.known, batch.mask);
+    auto batch = make_batch(windows, spec, c.batch_size, c.no_context_probability, device, planned, c.no_beats_probability);
+    auto loss = dsm_loss(model, batch.x0, batch.known, batch.mask, batch.beats);
     adam.zero_grad();
     loss.backward();
     if (group) group->average_gradients(model->parameters());

@@ -381,6 +381,30 @@ TEST(SubpixelConvTransposed, IsTheTransposedConvolutionInBothLayouts) {
   }
 }
 
+TEST(ScoreNet, BeatPlanesReachTheScoreAndAreCheckedForShape) {
+  torch::manual_seed(0);
+  ScoreNetConfig config{3, {8, 16}, 16};
+  config.conditional = true;
+  config.beat_planes = true;
+  ScoreNet net(config, Sde{});
+  const auto x = torch::randn({1, 3, 88, 16});
+  const auto t = torch::full({1}, 0.5);
+  auto mask = torch::zeros({1, 1, 88, 16});
+  mask.slice(3, 0, 8).fill_(1);
+  const auto known = torch::ones_like(x);
+  auto beats = torch::zeros({1, 5, 1, 16});
+  beats.select(1, 0).fill_(1);
+  beats.select(1, 4).fill_(1);
+  torch::NoGradGuard no_grad;
+  const auto without = net->forward(x, t, known, mask);
+  EXPECT_TRUE(torch::allclose(without, net->forward(x, t, known, mask, torch::zeros({1, 5, 1, 16}))))
+      << "no beats given = nothing known";
+  EXPECT_FALSE(torch::allclose(without, net->forward(x, t, known, mask, beats)));
+  EXPECT_THROW(net->forward(x, t, known, mask, torch::zeros({1, 4, 1, 16})), std::invalid_argument);
+  config.conditional = false;
+  EXPECT_THROW(ScoreNet(config, Sde{}), std::invalid_argument);
+}
+
 TEST(ScoreNetComputePath, ChannelsLastGivesTheFp32ResultToRounding) {
   torch::manual_seed(0);
   ScoreNet net(bundled_like(), Sde{});
