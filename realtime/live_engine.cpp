@@ -300,7 +300,7 @@ void LiveEngine::load_checkpoint(const std::string& file_name) {
     throw std::runtime_error("load: " + file_name + " has a window of " + std::to_string(model->spec.window_frames) +
                              " frames, too short for live.context_frames + live.hop_frames");
   if (model->spec.roll != model_->spec.roll)
-    throw std::runtime_error("load: " + file_name + " uses another roll format (frame rate or pedal rule)");
+    throw std::runtime_error("load: " + file_name + " uses another roll format (frame rate, pedal rule, pedal channel or onset offsets)");
   model->trace_id = models_loaded_++;
   trace(listener_, TraceModel{model->trace_id, model->path});
   model_ = std::move(model);
