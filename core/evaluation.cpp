@@ -83,6 +83,8 @@ std::vector<EvalPrompt> eval_prompts(const MaestroSource& source, const EvalOpti
       p.piece = source.describe(index);
       p.end_s = options.prompt_seconds + spare * (k + 0.5) / options.prompts_per_piece;
       p.prompt = notes_between(notes, p.end_s - options.prompt_seconds, p.end_s);
+      for (const auto& cc : controls_between(midi.controls, p.end_s - options.prompt_seconds, p.end_s))
+        if (cc.controller == kSustainController) p.prompt_pedal.push_back(cc);
       p.real = notes_begun_between(notes, p.end_s, p.end_s + options.seconds);
       p.beats_annotated = annotation != nullptr;
       p.beats_s = annotation ? annotated_beats(annotation->beats_s, p.end_s, options.seconds)

@@ -40,6 +40,7 @@ struct EvalPrompt {
   std::string piece;        // MaestroSource::describe()
   double end_s = 0;         // where in the performance the prompt ends
   std::vector<Note> prompt;  // times from 0 to prompt_seconds
+  std::vector<ControlChange> prompt_pedal;  // its CC 64, times from 0 (the state at 0 first), for pedal-channel models
   std::vector<Note> real;    // what the pianist played next, times from 0 to seconds
   // The beats over the continuation, times from the prompt's end: from the last at or before 0 to
   // the first at or after `seconds`; empty when none is known.

@@ -25,9 +25,10 @@ std::vector<RollChannel> model_channels(const RollFormat& format, int channels) 
   if (full == 3 && channels == 1) return {RollChannel::kFrame};
   if (full == 3 && channels == 2) return {RollChannel::kOnset, RollChannel::kFrame};
   if (channels != full)
-    throw std::invalid_argument("a roll format with" + std::string(format.pedal_channel ? " a pedal channel" : "") +
-                                std::string(format.onset_offsets ? " onset offsets" : "") + " needs " +
-                                std::to_string(full) + " model channels, not " + std::to_string(channels));
+    throw std::invalid_argument(
+        "the roll format's channels are onset, frame, velocity" +
+        std::string(format.pedal_channel ? ", pedal" : "") + std::string(format.onset_offsets ? ", onset offset" : "") +
+        ": a model of it has " + std::to_string(full) + " channels, not " + std::to_string(channels));
   std::vector<RollChannel> out{RollChannel::kOnset, RollChannel::kFrame, RollChannel::kVelocity};
   if (format.pedal_channel) out.push_back(RollChannel::kPedal);
   if (format.onset_offsets) out.push_back(RollChannel::kOnsetOffset);

@@ -234,6 +234,7 @@ SystemResult judge_model(const std::string& label, LoadedCheckpoint& loaded, con
   double wall = 0, nfe = 0;
   for (std::size_t i = 0; i < prompts.size(); ++i) {
     request.prompt = prompts[i].prompt;
+    request.prompt_controls = prompts[i].prompt_pedal;  // read only by a pedal-channel model
     const auto result = continue_notes(loaded.ema, loaded.spec, request);
     continuations.push_back(result.generated.front());
     wall += result.wall_s;

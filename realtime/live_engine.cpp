@@ -49,7 +49,7 @@ struct LiveEngine::Figures {
 // What one start()..stop() knows: the performance and where the generated timeline stands.
 struct LiveEngine::Session {
   explicit Session(std::int64_t origin_ns, const RollFormat& roll)
-      : performance(origin_ns, roll.fs_hz, roll.sustain_pedal) {}
+      : performance(origin_ns, roll) {}
   Performance performance;
   Timeline timeline;                   // offset_ns and answer_end of the generated timeline
   // continue mode
@@ -300,7 +300,7 @@ void LiveEngine::load_checkpoint(const std::string& file_name) {
     throw std::runtime_error("load: " + file_name + " has a window of " + std::to_string(model->spec.window_frames) +
                              " frames, too short for live.context_frames + live.hop_frames");
   if (model->spec.roll != model_->spec.roll)
-    throw std::runtime_error("load: " + file_name + " uses another roll format (frame rate or pedal rule)");
+    throw std::runtime_error("load: " + file_name + " uses another roll format (frame rate, pedal rule, pedal channel or onset offsets)");
   model->trace_id = models_loaded_++;
   trace(listener_, TraceModel{model->trace_id, model->path});
   model_ = std::move(model);
@@ -482,6 +482,7 @@ void LiveEngine::generator_loop() {
         Performance::Sources sources;
         sources.player = settings_.mode != LiveMode::kSolo;
         request.known = s.performance.window(window_first, known, sources);
+        request.known_pedal = s.performance.pedal_window(window_first, known, sources);
         request.known_frames = known;
         request.thresholds = settings_.thresholds;
         // Lower the cost further when this window would not be ready in time.
@@ -549,6 +550,7 @@ void LiveEngine::generator_loop() {
     }
     HopInput input;
     input.generated = &result.generated;
+    if (model->spec.roll.pedal_channel) input.pedal = &result.pedal;
     input.window_first = window_first;
     input.known = known;
     input.first_answer = job == Job::kFirstAnswer;
@@ -572,6 +574,7 @@ void LiveEngine::generator_loop() {
       scheduler_.schedule(note_off(n.off_ns, channel, n.pitch));
       s.last_note_off_ns = std::max(s.last_note_off_ns, n.off_ns);
     }
+    for (const auto& p : hop.pedal) scheduler_.schedule(control_change(p.at_ns, channel, kSustainController, p.value));
     if (state_ == State::kAnswering && !s.first_note_measured && !hop.notes.empty()) {
       s.first_note_measured = true;
       const auto first = std::min_element(hop.notes.begin(), hop.notes.end(), [](const PlannedNote& a, const PlannedNote& b) {

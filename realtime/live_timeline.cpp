@@ -46,11 +46,27 @@ Hop commit_hop(Performance& performance, Timeline& timeline, const HopRules& rul
     const std::int64_t end = input.window_first + g.end_frame - shift;
     if (input.answering && onset >= timeline.answer_end) continue;
     if (performance.generated_sounding(g.pitch, onset)) continue;  // its note-off would cut the new one
-    const auto on_ns = performance.time_of(onset) + timeline.offset_ns;
+    const auto offset_ns = static_cast<std::int64_t>(std::llround(static_cast<double>(g.onset_offset) / fs * 1e9));
+    const auto on_ns = performance.time_of(onset) + timeline.offset_ns + offset_ns;
     const auto off_ns = performance.time_of(end) + timeline.offset_ns;
     if (on_ns < input.now_ns) continue;  // decided too late to sound: dropped rather than played late
-    performance.add_generated({static_cast<int>(onset), static_cast<int>(end), g.pitch, g.velocity});
+    performance.add_generated({static_cast<int>(onset), static_cast<int>(end), g.pitch, g.velocity, g.onset_offset});
     out.notes.push_back({on_ns, off_ns, g.pitch, g.velocity});
+  }
+  if (input.pedal) {
+    auto down_in_window = [&](int f) {
+      return std::any_of(input.pedal->begin(), input.pedal->end(),
+                         [f](const GridPedal& p) { return p.down_frame <= f && f < p.up_frame; });
+    };
+    bool down = performance.generated_pedal_down(input.window_first + from - shift - 1);
+    for (int f = from; f < to; ++f) {
+      const std::int64_t frame = input.window_first + f - shift;
+      const bool want = down_in_window(f) && !(input.answering && frame >= timeline.answer_end);
+      if (want) performance.add_generated_pedal({static_cast<int>(frame), static_cast<int>(frame + 1)});
+      if (want == down) continue;
+      down = want;
+      out.pedal.push_back({std::max(performance.time_of(frame) + timeline.offset_ns, input.now_ns), want ? 127 : 0});
+    }
   }
   out.committed_end = input.window_first + to - shift;
   return out;

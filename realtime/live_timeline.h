@@ -28,6 +28,7 @@ struct HopRules {
 
 struct HopInput {
   const std::vector<GridNote>* generated = nullptr;  // the window's notes, window-relative
+  const std::vector<GridPedal>* pedal = nullptr;     // the window's pedal (pedal-channel models), or null
   std::int64_t window_first = 0;                     // absolute frame of the window's first frame
   int known = 0;                                     // frames of known past at its start
   bool first_answer = false;                         // the first hop of an answer (continue mode)
@@ -44,14 +45,26 @@ struct PlannedNote {
   bool operator==(const PlannedNote&) const = default;
 };
 
+// A CC 64 to send: 127 down, 0 up.
+struct PlannedPedal {
+  std::int64_t at_ns = 0;
+  int value = 0;
+  bool operator==(const PlannedPedal&) const = default;
+};
+
 struct Hop {
   std::vector<PlannedNote> notes;   // to schedule; each is also added to the performance
+  // The pedal's changes over the hop's frames, against where scorejam's pedal stood before it (and
+  // up from answer_end on): a change decided too late is sent at now_ns rather than dropped, so
+  // that no up is ever lost. Also added to the performance.
+  std::vector<PlannedPedal> pedal;
   std::int64_t committed_end = 0;   // absolute frame up to which the timeline is now decided
   std::size_t decoded = 0;          // notes of the window that start in the hop
   std::size_t thinned = 0;          // of those, left out over max_notes_per_second (the quietest)
 };
 
-// Commits one hop of a sampled window to `performance` and `timeline` and returns its notes.
+// Commits one hop of a sampled window to `performance` and `timeline` and returns its notes. A
+// note with an onset offset plays that much of a frame off its frame's time.
 Hop commit_hop(Performance& performance, Timeline& timeline, const HopRules& rules, const HopInput& input);
 
 // A fingerprint of planned notes (FNV-1a over their times, pitches and velocities): the session

@@ -1,6 +1,7 @@
 // The recent performance on a frame grid anchored to the steady clock: the player's notes, with the
-// sustain pedal applied as they arrive (the same rule as core/notes.h applies to files), and the
-// notes scorejam has committed to play. The live engine's conductor thread writes it and its
+// sustain pedal applied as they arrive (the same rule as core/notes.h applies to files) or, for a
+// format with a pedal channel, the pedal kept as its own spans, and the notes (and pedal) scorejam
+// has committed to play. The live engine's conductor thread writes it and its
 // generator thread reads windows of it, both under the engine's lock; neither is a real-time thread.
 #pragma once
 
@@ -17,6 +18,9 @@ namespace scorejam {
 class Performance {
  public:
   Performance(std::int64_t origin_ns, double fs_hz, bool sustain_pedal);
+  // The model's roll format: folds the pedal or keeps it (pedal_channel), and with onset_offsets
+  // places the player's notes as quantize() does (onset = round(t * fs) and the offset kept).
+  Performance(std::int64_t origin_ns, const RollFormat& format);
 
   std::int64_t origin_ns() const { return origin_ns_; }
   double fs_hz() const { return fs_hz_; }
@@ -35,6 +39,9 @@ class Performance {
   void cut_generated(std::int64_t frame);
   // Whether a generated note of `pitch` is sounding at `frame` (a new one would be cut by its note-off).
   bool generated_sounding(int pitch, std::int64_t frame) const;
+  // scorejam's own pedal, in absolute frames; a span that meets the last one joins it.
+  void add_generated_pedal(const GridPedal& span);
+  bool generated_pedal_down(std::int64_t frame) const;
 
   struct Sources {
     bool player = true;
@@ -43,6 +50,9 @@ class Performance {
   // The notes sounding in [first_frame, first_frame + frames), relative to first_frame: onsets before
   // the window are negative, ends past it are cut. A player's note still held lasts to the window end.
   std::vector<GridNote> window(std::int64_t first_frame, int frames, Sources sources) const;
+  // The pedal in the same window (pedal-channel formats; empty otherwise): the player's spans
+  // (CC 64 through PedalHysteresis, placed as quantize_pedal places them) and scorejam's, joined.
+  std::vector<GridPedal> pedal_window(std::int64_t first_frame, int frames, Sources sources) const;
 
   // Keeps memory bounded: forgets notes that ended before `frame`.
   void forget_before(std::int64_t frame);
@@ -56,11 +66,22 @@ class Performance {
     int pitch = 60;
     int velocity = 64;
   };
+  struct TimedSpan {
+    std::int64_t down_ns = 0;
+    std::int64_t up_ns = kOpen;  // kOpen while down
+  };
   void end_player_note(int pitch, std::int64_t time_ns);
+  std::int64_t nearest_frame(std::int64_t time_ns) const;
 
   std::int64_t origin_ns_;
   double fs_hz_;
   bool sustain_pedal_;
+  bool pedal_channel_ = false;
+  bool onset_offsets_ = false;
+  std::vector<TimedSpan> player_pedal_;             // pedal_channel_ only
+  std::array<PedalHysteresis, 16> pedal_channels_{};
+  int pedal_channels_down_ = 0;
+  std::vector<GridPedal> generated_pedal_;          // absolute frames, sorted, disjoint
   std::vector<TimedNote> player_;
   std::vector<GridNote> generated_;                // absolute frames
   std::array<int, 128> sounding_{};                // index+1 into player_ of the open note per pitch; 0 = none

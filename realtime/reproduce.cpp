@@ -100,7 +100,7 @@ Reproduction reproduce_session(const fs::path& trace_path, const fs::path& model
       if (engine->device == "cuda" && torch::cuda::is_available()) model->net->to(torch::Device(torch::kCUDA));
       model->net->eval();
       out.device = engine->device == "cuda" && torch::cuda::is_available() ? "cuda" : "cpu";
-      if (!performance) performance.emplace(engine->origin_ns, model->spec.roll.fs_hz, model->spec.roll.sustain_pedal);
+      if (!performance) performance.emplace(engine->origin_ns, model->spec.roll);
       loaded[m->id] = std::move(model);
       continue;
     }
@@ -120,6 +120,7 @@ Reproduction reproduce_session(const fs::path& trace_path, const fs::path& model
       Performance::Sources sources;
       sources.player = w->player;
       request.known = performance->window(w->first, w->known, sources);
+      request.known_pedal = performance->pedal_window(w->first, w->known, sources);
       request.known_frames = w->known;
       request.sampler = w->sampler;
       request.thresholds = w->thresholds;
@@ -132,6 +133,7 @@ Reproduction reproduce_session(const fs::path& trace_path, const fs::path& model
       const auto result = generate_window(taken->model->net, taken->model->spec, taken->request);
       HopInput hop_input;
       hop_input.generated = &result.generated;
+      if (taken->model->spec.roll.pedal_channel) hop_input.pedal = &result.pedal;
       hop_input.window_first = taken->first;
       hop_input.known = taken->request.known_frames;
       hop_input.first_answer = c->first_answer;

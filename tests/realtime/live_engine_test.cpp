@@ -156,9 +156,14 @@ TEST(LiveEngine, AnswersAPhraseAfterThePauseAndEndsEveryNote) {
 // An EDM network with its last layer zeroed denoises to c_skip x: it samples Gaussian "rolls" of
 // std sigma_data around 0. With 0.001 they decode to nothing under thresholds of 0.6 (silence);
 // with 2 to notes on every key (noise, as a window of very few steps does).
-void save_zeroed_model(const std::filesystem::path& path, double sigma_data) {
+void save_zeroed_model(const std::filesystem::path& path, double sigma_data, bool pedal_and_offsets = false) {
   ModelSpec spec;
-  spec.net = ScoreNetConfig{3, {8, 16}, 16};
+  spec.net = ScoreNetConfig{pedal_and_offsets ? 5 : 3, {8, 16}, 16};
+  if (pedal_and_offsets) {
+    spec.roll.sustain_pedal = false;
+    spec.roll.pedal_channel = true;
+    spec.roll.onset_offsets = true;
+  }
   spec.net.conditional = true;
   spec.net.preconditioning = "edm";
   spec.net.sigma_data = sigma_data;
@@ -228,6 +233,60 @@ TEST(LiveEngine, ASilentFirstWindowIsDrawnAgainOnceThenTheAnswerGoesOn) {
   scheduler.stop();
   std::lock_guard lock(mutex);
   EXPECT_EQ(std::count(events.begin(), events.end(), "answer: its first window held no note; drawing another"), 1);
+}
+
+// A pedal model sampling noise (its pedal channel flickers around the threshold) playing solo while
+// the player stamps on the pedal: scorejam sends its pedal as CC 64, and when it stops, no note and
+// no pedal is left down.
+TEST(LiveEngine, APedalStormLeavesNoNoteAndNoPedalDown) {
+  const auto dir = testing::scratch_dir("pedal_model");
+  save_zeroed_model(dir / "pedal.pt", 2.0, true);
+  LiveConfig config = tiny_model_config(LiveMode::kSolo, dir);
+  NullSink sink;
+  SchedulerConfig sc;
+  sc.realtime_priority = false;
+  Scheduler scheduler(sink, sc);
+  scheduler.start();
+  moodycamel::ConcurrentQueue<TimedMidi> input{1024};
+  Heard heard;
+  LiveListener listener;
+  listener.played = [&](const TimedMidi& m) { heard.add(m); };
+  {
+    LiveEngine engine(config, (dir / "pedal.pt").string(), scheduler, input, listener);
+    engine.warm_up();
+    engine.start();
+    moodycamel::ProducerToken token(input);
+    for (int i = 0; i < 200; ++i) {  // 2 s of pedal chatter, no notes
+      input.enqueue(token, control_change(now_ns(), 0, 64, i % 2 ? 127 : 0));
+      std::this_thread::sleep_for(10ms);
+    }
+    auto pedal_heard = [](const Heard& h) {
+      int n = 0;
+      for (const auto& m : h.all()) n += m.size == 3 && (m.bytes[0] & 0xF0) == 0xB0 && m.bytes[1] == 64;
+      return n;
+    };
+    // Its pedal channel's mean over the keys wavers around 0.5: down once, and held (the decoder's
+    // hysteresis keeps it from chattering).
+    EXPECT_TRUE(heard.wait_for([&](const Heard& h) { return pedal_heard(h) >= 1; }, 5000ms))
+        << "the pedal model sent no pedal";
+    engine.stop();
+    ASSERT_TRUE(scheduler.wait_silent(1000ms));
+    ASSERT_TRUE(heard.wait_for(
+        [](const Heard& h) {
+          for (const auto& m : h.all())
+            if (m.size == 3 && (m.bytes[0] & 0xF0) == 0xB0 && m.bytes[1] == 120) return true;
+          return false;
+        },
+        1000ms))
+        << "no all-sound-off after stop";
+  }
+  scheduler.stop();
+  const auto all = heard.all();
+  EXPECT_EQ(unbalanced_notes(all), 0);
+  int last_pedal = -1;
+  for (const auto& m : all)
+    if (m.size == 3 && (m.bytes[0] & 0xF0) == 0xB0 && m.bytes[1] == 64) last_pedal = m.bytes[2];
+  EXPECT_EQ(last_pedal, 0) << "the pedal was left down";
 }
 
 TEST(LiveEngine, PlayerStartingAgainStopsTheAnswerAtOnce) {

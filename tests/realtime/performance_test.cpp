@@ -90,5 +90,72 @@ TEST(Performance, ForgettingOldNotesKeepsTheOneStillHeld) {
   EXPECT_EQ(w[0].end_frame, 201);
 }
 
+RollFormat pedal_and_offsets() {
+  RollFormat format;
+  format.fs_hz = kFs;
+  format.sustain_pedal = false;
+  format.pedal_channel = true;
+  format.onset_offsets = true;
+  return format;
+}
+
+TEST(Performance, APedalChannelFormatKeepsThePedalAsItsOwnSpans) {
+  Performance p(kOrigin, pedal_and_offsets());
+  p.player_event(control_change(at_frame(1), 0, 64, 127));
+  p.player_event(note_on(at_frame(2), 0, 60, 90));
+  p.player_event(note_off(at_frame(4), 0, 60));
+  p.player_event(control_change(at_frame(9), 0, 64, 0));
+  const auto w = p.window(0, 16, {});
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].end_frame, 4) << "the note keeps its key-down length";
+  EXPECT_EQ(p.pedal_window(0, 16, {}), (std::vector<GridPedal>{{1, 9}}));
+  EXPECT_EQ(p.pedal_window(4, 8, {}), (std::vector<GridPedal>{{0, 5}}));
+}
+
+TEST(Performance, ThePlayersPedalChatterIsOneSpan) {
+  Performance p(kOrigin, pedal_and_offsets());
+  for (auto [frame, value] : std::vector<std::pair<double, int>>{{1, 70}, {2, 60}, {3, 66}, {4, 58}, {6, 10}})
+    p.player_event(control_change(at_frame(frame), 0, 64, value));
+  EXPECT_EQ(p.pedal_window(0, 16, {}), (std::vector<GridPedal>{{1, 6}}));
+}
+
+TEST(Performance, AHeldPedalLastsToTheWindowsEnd) {
+  Performance p(kOrigin, pedal_and_offsets());
+  p.player_event(control_change(at_frame(3), 0, 64, 127));
+  EXPECT_EQ(p.pedal_window(0, 16, {}), (std::vector<GridPedal>{{3, 16}}));
+}
+
+TEST(Performance, OnsetOffsetsPlaceThePlayersNotesAsQuantizeDoes) {
+  Performance p(kOrigin, pedal_and_offsets());
+  p.player_event(note_on(at_frame(2.3), 0, 60, 90));
+  p.player_event(note_off(at_frame(5.7), 0, 60));
+  p.player_event(note_on(at_frame(7.6), 0, 62, 90));
+  p.player_event(note_off(at_frame(9.2), 0, 62));
+  const auto w = p.window(0, 16, {});
+  ASSERT_EQ(w.size(), 2u);
+  EXPECT_EQ(w[0].onset_frame, 2);
+  EXPECT_NEAR(w[0].onset_offset, 0.3f, 1e-4);
+  EXPECT_EQ(w[0].end_frame, 6);
+  EXPECT_EQ(w[1].onset_frame, 8);
+  EXPECT_NEAR(w[1].onset_offset, -0.4f, 1e-4);
+}
+
+TEST(Performance, CutGeneratedEndsScorejamsPedalThere) {
+  Performance p(kOrigin, pedal_and_offsets());
+  p.add_generated_pedal({2, 10});
+  p.add_generated_pedal({10, 12});  // meets the first: joined
+  p.add_generated_pedal({20, 30});
+  EXPECT_EQ(p.pedal_window(0, 40, {}), (std::vector<GridPedal>{{2, 12}, {20, 30}}));
+  p.cut_generated(6);
+  EXPECT_EQ(p.pedal_window(0, 40, {}), (std::vector<GridPedal>{{2, 6}}));
+  EXPECT_FALSE(p.generated_pedal_down(6));
+}
+
+TEST(Performance, TheFoldingFormatKeepsNoPedalWindow) {
+  Performance p(kOrigin, kFs, true);
+  p.player_event(control_change(at_frame(1), 0, 64, 127));
+  EXPECT_TRUE(p.pedal_window(0, 16, {}).empty());
+}
+
 }  // namespace
 }  // namespace scorejam
