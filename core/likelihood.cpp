@@ -181,7 +181,7 @@ WindowBits note_window_bits(ScoreNet& net, const ModelSpec& spec, const std::vec
       for (const auto& g : grid)
         if (g.onset_frame < frames && (!conditional || g.onset_frame >= half) && g.onset_frame >= 0) counted_onsets += 1;
       onsets.push_back(counted_onsets);
-      rolls.push_back(roll_to_tensor(render_roll(grid, fs, 0, frames), spec.net.channels));
+      rolls.push_back(roll_to_tensor(render_roll(grid, fs, 0, frames), spec.roll, spec.net.channels));
     }
     const auto x = torch::stack(rolls);
     Inpainting known{x, torch::zeros({x.size(0), 1, x.size(2), x.size(3)})};

@@ -271,7 +271,7 @@ torch::Tensor continuation_roll(const ModelSpec& spec) {
   const int chord[] = {48, 55, 60, 64, 67};
   for (int onset = 0, i = 0; onset < frames / 2; onset += 4, ++i)
     notes.push_back({onset, std::min(onset + 6, frames / 2), chord[i % 5], 64 + 8 * (i % 3)});
-  return roll_to_tensor(render_roll(notes, spec.roll.fs_hz, 0, frames), spec.net.channels);
+  return roll_to_tensor(render_roll(notes, spec.roll.fs_hz, 0, frames), spec.roll, spec.net.channels);
 }
 
 void register_default(const Model& model, const torch::Device& device) {
