@@ -1,5 +1,7 @@
 #include "core/beat_evaluation.h"
 
+#include <cmath>
+
 namespace scorejam {
 
 namespace {
@@ -12,7 +14,7 @@ double mean_bpm(const std::vector<double>& beats) {
 }  // namespace
 
 BeatEvaluation evaluate_beat_tracking(const MaestroSource& source, const BeatsTable& beats, const std::string& split,
-                                      const BeatTrackerConfig& config, double lead_s,
+                                      const BeatTrackerConfig& config, double lead_s, double frame_hz,
                                       const std::function<void(const BeatFileResult&)>& on_file) {
   BeatEvaluation out;
   double pulse_sum = 0;
@@ -38,6 +40,12 @@ BeatEvaluation evaluate_beat_tracking(const MaestroSource& source, const BeatsTa
     r.found = beat_f_measure(reference, found);
     r.predicted = beat_f_measure(reference, predict_beats_ahead(midi.notes, lead_s, config));
     r.pianist = sixteenth_pulse(midi.notes, reference);
+    if (frame_hz > 0) {
+      std::vector<double> rounded;
+      rounded.reserve(midi.notes.size());
+      for (const auto& n : midi.notes) rounded.push_back(std::round(n.start_s * frame_hz) / frame_hz);
+      r.pianist_on_frames = sixteenth_pulse(rounded, reference);
+    }
     r.annotated_bpm = mean_bpm(reference);
     r.tracked_bpm = mean_bpm(found);
     pulse_sum += r.pianist.pulse * static_cast<double>(r.pianist.onsets);
@@ -51,6 +59,7 @@ BeatEvaluation evaluate_beat_tracking(const MaestroSource& source, const BeatsTa
       out.mean_found_f += r.found.f_measure / n;
       out.mean_predicted_f += r.predicted.f_measure / n;
       out.mean_pianist_pulse += r.pianist.pulse / n;
+      out.mean_pianist_pulse_on_frames += r.pianist_on_frames.pulse / n;
     }
   }
   if (pulse_onsets > 0) out.pooled_pianist_pulse = pulse_sum / static_cast<double>(pulse_onsets);

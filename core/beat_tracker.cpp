@@ -29,7 +29,8 @@ BeatTracker::BeatTracker(const BeatTrackerConfig& config) : config_(config) {
   weight_.assign(static_cast<std::size_t>(2 * max_lag_ + 2), 0);
   acf_.assign(static_cast<std::size_t>(2 * max_lag_ + 3), 0);
   smooth_.assign(size_, 0);
-  found_.assign(static_cast<std::size_t>(std::ceil(c.history_s * c.max_bpm / 60)) + 2, 0);
+  // Beats on the path are at least half the shortest period apart.
+  found_.assign(size_ / static_cast<std::size_t>(std::max(1, min_lag_ / 2)) + 2, 0);
   path_.reserve(size_);
   reset();
 }

@@ -21,28 +21,35 @@ struct CsvRow {
   std::vector<std::string> fields;
 };
 
-// libcsv reports no positions, so the text is fed one line at a time: a row's first field arrives
-// while its first line is being fed. A quoted field may still span lines.
+// libcsv reports no positions, so the text is fed one line at a time, and a row begins on the
+// first line that is not blank after the row before it ended (libcsv skips blank lines). A quoted
+// field may span lines, and a row may end in an error before its first field arrives.
 struct RowCollector {
   int feeding_line = 0;
-  bool row_open = false;
+  int row_start = 0;  // line where the row now being read began; 0 between rows
   CsvRow current;
   std::vector<CsvRow> rows;
+
+  int start_line() const { return row_start > 0 ? row_start : feeding_line; }
+  void end_row() {
+    current = {};
+    row_start = 0;
+  }
 };
 
 void on_field(void* field, std::size_t size, void* data) {
   auto& c = *static_cast<RowCollector*>(data);
-  if (!c.row_open) c.current.line = c.feeding_line, c.row_open = true;
   c.current.fields.emplace_back(static_cast<const char*>(field), size);
 }
 
 void on_row(int, void* data) {
   auto& c = *static_cast<RowCollector*>(data);
-  if (!c.row_open) c.current.line = c.feeding_line;
+  c.current.line = c.start_line();
   c.rows.push_back(std::move(c.current));
-  c.current = {};
-  c.row_open = false;
+  c.end_row();
 }
+
+bool blank(std::string_view line) { return line.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
 // Rows of the text; a line the CSV parser rejects (a stray quote) ends its row, which is reported
 // and dropped, and parsing starts again on the next line.
@@ -55,21 +62,21 @@ std::vector<CsvRow> csv_rows(const std::string& text, const std::string& source,
     ++out.feeding_line;
     std::size_t end = text.find('\n', at);
     end = end == std::string::npos ? text.size() : end + 1;
+    if (out.row_start == 0 && !blank(std::string_view(text).substr(at, end - at))) out.row_start = out.feeding_line;
     if (csv_parse(&parser, text.data() + at, end - at, on_field, on_row, &out) != end - at) {
-      const int line = out.row_open ? out.current.line : out.feeding_line;
+      const int line = out.start_line();
       problems.push_back({line, source + ": line " + std::to_string(line) + ": malformed CSV (" +
                                     csv_strerror(csv_error(&parser)) + "); row skipped"});
-      out.current = {};
-      out.row_open = false;
+      out.end_row();
       csv_free(&parser);
       if (csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI) != 0) throw BeatsError(source + ": cannot start the CSV parser");
     }
     at = end;
   }
   if (csv_fini(&parser, on_field, on_row, &out) != 0) {
-    problems.push_back({out.current.line, source + ": line " + std::to_string(out.current.line) +
-                                              ": malformed CSV, a quote left open (" + csv_strerror(csv_error(&parser)) +
-                                              "); row skipped"});
+    const int line = std::max(1, out.start_line());
+    problems.push_back({line, source + ": line " + std::to_string(line) + ": malformed CSV, a quote left open (" +
+                                  csv_strerror(csv_error(&parser)) + "); row skipped"});
   }
   csv_free(&parser);
   return std::move(out.rows);

@@ -21,19 +21,22 @@ int run_beats(const BeatsCommand& command, const Config& config) {
   for (const auto& p : table.problems) spdlog::warn("{}", p.message);
 
   const BeatTrackerConfig tracker;
+  const double frame_hz = config.roll.format.fs_hz;
   std::printf("%s, split %s, against %s\n", source.path().c_str(), command.split.c_str(), beats_path.c_str());
   std::printf("F-measure: mir_eval's, within ±70 ms, the first 5 s not counted. found: the beats the tracker found\n"
               "online (each %.0f ms after it); ahead: the beats it predicted up to %.1f s ahead. pulse: the pianist's\n"
-              "onsets on the annotated sixteenth grid, mean cos(2π·4·φ).\n\n",
-              tracker.decision_delay_s * 1000, command.lead_s);
+              "onsets on the annotated sixteenth grid, mean cos(2π·4·φ); framed: the same onsets rounded to the roll's\n"
+              "%g Hz frames ([roll] fs_hz).\n\n",
+              tracker.decision_delay_s * 1000, command.lead_s, frame_hz);
   if (command.per_file)
-    std::printf("%6s %6s %6s %8s %8s  %s\n", "found", "ahead", "pulse", "ann bpm", "trk bpm", "performance");
-  const auto evaluation = evaluate_beat_tracking(source, table, command.split, tracker, command.lead_s,
+    std::printf("%6s %6s %6s %7s %8s %8s  %s\n", "found", "ahead", "pulse", "framed", "ann bpm", "trk bpm", "performance");
+  const auto evaluation = evaluate_beat_tracking(source, table, command.split, tracker, command.lead_s, frame_hz,
                                                  [&](const BeatFileResult& r) {
                                                    if (!command.per_file) return;
-                                                   std::printf("%6.3f %6.3f %6.3f %8.1f %8.1f  %s\n", r.found.f_measure,
-                                                               r.predicted.f_measure, r.pianist.pulse, r.annotated_bpm,
-                                                               r.tracked_bpm, r.name.c_str());
+                                                   std::printf("%6.3f %6.3f %6.3f %7.3f %8.1f %8.1f  %s\n",
+                                                               r.found.f_measure, r.predicted.f_measure, r.pianist.pulse,
+                                                               r.pianist_on_frames.pulse, r.annotated_bpm, r.tracked_bpm,
+                                                               r.name.c_str());
                                                    std::fflush(stdout);
                                                  });
   for (const auto& name : evaluation.not_annotated) spdlog::warn("{}: no beat annotation in {}", name, beats_path.string());
@@ -43,10 +46,11 @@ int run_beats(const BeatsCommand& command, const Config& config) {
                  command.split.c_str());
     return 1;
   }
-  std::printf("\n%zu performances: mean F-measure %.3f (beats found), %.3f (predicted %.1f s ahead); pianist's pulse "
-              "%.3f (mean of the files), %.3f (pooled over onsets)\n",
+  std::printf("\n%zu performances: mean F-measure %.3f (beats found), %.3f (predicted %.1f s ahead)\n"
+              "pianist's pulse %.3f (mean of the files; %.3f pooled over onsets); on %g Hz frames %.3f (mean of the files)\n",
               evaluation.files.size(), evaluation.mean_found_f, evaluation.mean_predicted_f, command.lead_s,
-              evaluation.mean_pianist_pulse, evaluation.pooled_pianist_pulse);
+              evaluation.mean_pianist_pulse, evaluation.pooled_pianist_pulse, frame_hz,
+              evaluation.mean_pianist_pulse_on_frames);
   return 0;
 }
 

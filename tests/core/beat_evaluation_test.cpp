@@ -52,12 +52,14 @@ TEST(BeatEvaluation, JudgesTheTrackerAndThePulseOnTheAnnotatedFilesOfTheSplit) {
                                      "2004/b.midi," + grid_text(240) + ",1,\n"
                                      "2004/t.midi," + grid_text(90) + ",1,\n",
                                      "t.csv");
-  const auto e = evaluate_beat_tracking(source, table, "validation", {}, 2.0);
+  const auto e = evaluate_beat_tracking(source, table, "validation", {}, 2.0, 16);
   ASSERT_EQ(e.files.size(), 2u);
   EXPECT_EQ(e.files[0].name, "2004/a.midi");
   EXPECT_GT(e.files[0].found.f_measure, 0.95);
   EXPECT_GT(e.files[0].predicted.f_measure, 0.9);
   EXPECT_NEAR(e.files[0].pianist.pulse, 1.0, 0.01);  // beats and eighths, all on the sixteenth grid
+  // At 100 bpm a sixteenth is 0.15 s: rounded to 1/16 s frames the onsets leave the grid.
+  EXPECT_LT(e.files[0].pianist_on_frames.pulse, 0.9);
   EXPECT_NEAR(e.files[0].annotated_bpm, 100, 0.5);
   EXPECT_NEAR(e.files[0].tracked_bpm, 100, 2);
   // Against a grid twice as fast, every other annotated beat is missed.

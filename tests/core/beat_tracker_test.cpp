@@ -2,8 +2,24 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
+#include <new>
 #include <random>
+
+// Counts every allocation of this test program (the replacement is global but only counts).
+namespace {
+std::atomic<std::size_t> g_allocations{0};
+}  // namespace
+
+void* operator new(std::size_t size) {
+  ++g_allocations;
+  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 
 namespace scorejam {
 namespace {
@@ -129,6 +145,16 @@ TEST(BeatTracker, KeepsOnlyARecentWindowOfBeatsOverAnHour) {
   const auto beats = tracker.beats();
   EXPECT_LE(beats.size(), 17u);  // 8 s of beats at 120 bpm
   EXPECT_GT(beats.front(), 3600.0 - 8.5);
+}
+
+TEST(BeatTracker, AddsOnsetsAndFindsBeatsWithoutAllocating) {
+  const auto notes = pulse_notes(110, 0.5, 120);
+  BeatTracker tracker;
+  const auto before = g_allocations.load();
+  for (const auto& n : notes) tracker.add_onset(n.start_s, n.velocity, n.pitch);
+  tracker.advance(notes.back().start_s + 5);  // and through a rest
+  EXPECT_EQ(g_allocations.load(), before);
+  EXPECT_GT(tracker.beats_found(), 100u);  // it did its work meanwhile
 }
 
 TEST(BeatTracker, ResetForgetsWhatItHeard) {

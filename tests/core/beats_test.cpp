@@ -120,6 +120,13 @@ TEST(BeatsCsv, SkipsARowWithAStrayQuoteAndReadsTheNext) {
   EXPECT_NE(p.message.find("malformed CSV"), std::string::npos) << p.message;
 }
 
+TEST(BeatsCsv, NamesTheLineWhereAQuoteLeftOpenBegan) {
+  // Found by beats_csv_fuzz: the open quote starts the row before any field of it is read.
+  const auto table = parse_beats_csv(kHeader + "a.midi,1 2,1,\n\n\"b.midi,1 2,1,\nc.midi,1,1,\n", "t.csv");
+  EXPECT_EQ(table.by_name.size(), 1u);
+  EXPECT_EQ(only_problem(table).line, 4);
+}
+
 TEST(BeatsCsv, ReportsProblemsInLineOrder) {
   const auto table = parse_beats_csv(kHeader + "a.midi,2 1,,\nb.midi,1 \"2,1,\nc.midi,,,\n", "t.csv");
   // b's stray quote is found while the text is read, before a's and c's rows are checked.

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <gtest/gtest.h>
 
+#include "core/beats.h"
 #include "core/midi_file.h"
 #include "tests/core/test_support.h"
 #include "tests/integration/cli_support.h"
@@ -375,6 +376,29 @@ TEST(Cli, RollOfADataSetWithoutIndexAsksForOne) {
   auto run = scorejam("roll " + dir.string(), dir);
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_TRUE(contains(run.err, "--index")) << run.err;
+}
+
+TEST(Cli, BeatsMeasuresTheTrackerAgainstTheSharedAnnotations) {
+  auto zip = testing::maestro_subset();
+  if (!zip) GTEST_SKIP() << "shared data absent: ../shared/data/maestro-asap-subset.zip not found (set SCOREJAM_MAESTRO)";
+  if (!fs::exists(beats_path_beside(*zip)))
+    GTEST_SKIP() << "shared data absent: " << beats_path_beside(*zip) << " not found";
+  auto dir = testing::scratch_dir("Cli.BeatsMeasuresTheTrackerAgainstTheSharedAnnotations");
+  auto run = scorejam("beats --data " + zip->string() + " --split test --summary", dir);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(contains(run.out, "27 performances: mean F-measure")) << run.out;
+  EXPECT_TRUE(contains(run.out, "pianist's pulse")) << run.out;
+}
+
+TEST(Cli, BeatsWithoutAnnotationsAsksForThem) {
+  auto dir = testing::scratch_dir("Cli.BeatsWithoutAnnotationsAsksForThem");
+  fs::create_directories(dir / "set");
+  testing::write_text(dir / "set" / "set.csv",
+                      "canonical_composer,canonical_title,split,year,midi_filename,audio_filename,duration\n");
+  auto run = scorejam("beats --data " + (dir / "set").string(), dir);
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_TRUE(contains(run.err, "--beats")) << run.err;
+  EXPECT_TRUE(contains(run.err, "set.beats.csv")) << run.err;
 }
 
 }  // namespace
