@@ -7,6 +7,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "core/beat_planes.h"
+#include "core/beat_tracker.h"
 #include "core/roll_tensor.h"
 
 namespace scorejam {
@@ -56,6 +58,18 @@ ContinuationResult continue_notes(ScoreNet& net, const ModelSpec& spec, const Co
         .copy_(roll_to_tensor(prompt_roll, format, channels).slice(2, 0, prompt_frames).unsqueeze(0));
 
   ContinuationResult result;
+  std::vector<double> beats = request.beats_s, downbeats = request.downbeats_s;
+  if (spec.net.beat_planes && beats.empty()) {
+    BeatTracker tracker;
+    auto onsets = request.prompt;
+    std::sort(onsets.begin(), onsets.end(), [](const Note& a, const Note& b) { return a.start_s < b.start_s; });
+    for (const auto& note : onsets) tracker.add_onset(note.start_s, note.velocity, note.pitch);
+    tracker.advance(request.prompt_seconds);
+    beats = tracker.beats();
+    const double from = beats.empty() ? 0.0 : beats.back() + 1e-6;
+    for (double b : tracker.predict(from, request.prompt_seconds + request.seconds + window / fs)) beats.push_back(b);
+  }
+  result.beats_s = beats;
   int done = prompt_frames;  // frames of the buffer that are settled
   while (done < total) {
     // The window starts with the known past; the rest is generated, and what lies past the end
@@ -68,7 +82,14 @@ ContinuationResult continue_notes(ScoreNet& net, const ModelSpec& spec, const Co
     mask.slice(3, 0, known).fill_(1.0);
     auto config = request.sampler;
     config.seed = request.sampler.seed + static_cast<std::uint64_t>(result.windows) * 7919;
-    const Inpainting inpainting{x, mask};
+    Inpainting inpainting{x, mask};
+    if (spec.net.beat_planes) {
+      auto planes = beat_planes(beats, downbeats, fs, done - known, window);
+      inpainting.beats = torch::from_blob(planes.data(), {1, kBeatPlaneCount, 1, window}, torch::kFloat32)
+                             .clone()
+                             .expand({request.count, kBeatPlaneCount, 1, window})
+                             .to(options);
+    }
     auto sampled = sample(net, x.sizes(), config, &inpainting);
     // What the next window knows must look like what training showed the network as a known past:
     // a roll of notes, not the sampler's raw values. So the window's notes are decoded and drawn

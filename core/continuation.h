@@ -22,6 +22,11 @@ struct ContinuationRequest {
   int context_frames = 0;                // known frames per window; 0 = half the window
   SamplerConfig sampler;
   DecodeThresholds thresholds;
+  // beat_planes models: where the beats fall, on the request's clock (the prompt from 0, the
+  // continuation after prompt_seconds), e.g. annotated ones. Empty: the beat tracker
+  // (core/beat_tracker.h) follows the prompt's onsets and its beats are carried on over the
+  // continuation at the tempo it found; with no tempo found, the model plays without beats.
+  std::vector<double> beats_s, downbeats_s;
 };
 
 struct ContinuationResult {
@@ -32,6 +37,7 @@ struct ContinuationResult {
   int nfe = 0;                               // network evaluations, all windows
   int windows = 0;
   double wall_s = 0;
+  std::vector<double> beats_s;  // beat_planes models: the beats the windows were given
 };
 
 ContinuationResult continue_notes(ScoreNet& net, const ModelSpec& spec, const ContinuationRequest& request);

@@ -212,8 +212,9 @@ SampleResult sample(ScoreNet& net, at::IntArrayRef shape, const SamplerConfig& c
   const auto options = net->parameters().front().options();
   ScoreFn score = [&](const at::Tensor& x, const at::Tensor& t) { return net->forward(x, t); };
   if (net->config().conditional) {
-    torch::Tensor known, mask;
+    torch::Tensor known, mask, beats;
     if (inpainting) {
+      if (inpainting->beats.defined()) beats = inpainting->beats.to(options);
       known = inpainting->known.to(options);
       mask = inpainting->mask.to(options).select(1, 0).unsqueeze(1).expand({shape[0], 1, shape[2], shape[3]});
     } else {
@@ -222,13 +223,15 @@ SampleResult sample(ScoreNet& net, at::IntArrayRef shape, const SamplerConfig& c
     }
     // The known past is the same at every step: the network makes it into its condition once.
     if (config.guidance == 1.0) {
-      score = [&net, condition = net->condition(known, mask)](const at::Tensor& x, const at::Tensor& t) {
+      score = [&net, condition = net->condition(known, mask, beats)](const at::Tensor& x, const at::Tensor& t) {
         return net->forward(x, t, condition);
       };
     } else {
       // One batch: the first half knows the roll, the second knows nothing. Below guidance_t_min,
       // the plain conditional score on the first half's condition alone.
-      auto both_known = net->condition(torch::cat({known, torch::zeros_like(known)}), torch::cat({mask, torch::zeros_like(mask)}));
+      // The beats are known to both halves: guidance weighs what was played, not the pulse.
+      auto both_known = net->condition(torch::cat({known, torch::zeros_like(known)}), torch::cat({mask, torch::zeros_like(mask)}),
+                                       beats.defined() ? torch::cat({beats, beats}) : beats);
       const ScoreNetCondition only_known{
           both_known.first_layer.narrow(0, 0, shape[0]),
           both_known.summary.defined() ? both_known.summary.narrow(0, 0, shape[0]) : both_known.summary};

@@ -23,6 +23,7 @@ namespace scorejam {
 struct Inpainting {
   at::Tensor known;  // [B, C, H, W], values where mask = 1 are kept
   at::Tensor mask;   // [B, 1, H, W] or [B, C, H, W]: 1 = known
+  at::Tensor beats = {};  // beat_planes networks: [B, 5, 1, W] (core/beat_planes.h); undefined = none known
 };
 
 struct SampleResult {

@@ -137,8 +137,7 @@ torch::Tensor ScoreNetImpl::conv(const torch::Tensor& x, const torch::Tensor& we
 // rounding; but oneDNN runs it (LibTorch 1.13's CPU transposed convolution is a naive kernel with
 // no bf16 and no NHWC). padding 1 with output_padding 1 (the padded layout) or padding 0 (the
 // valid layout, output_padding 0 or 1). The weight is rearranged by indexing, so gradients reach it.
-torch::Tensor subpixel_conv_transposed(const torch::Tensor& x, const torch::Tensor& weight,
-                                              const torch::Tensor& bias,
+torch::Tensor subpixel_conv_transposed(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                                        int64_t padding, const std::vector<int64_t>& output_padding) {
   // taps[a][d]: the kernel row feeding output parity a from the input at offset d; 3 is a zero row.
   static const int64_t kTaps[2][2][2] = {{{2, 0}, {3, 1}},   // padding 0
@@ -331,7 +330,9 @@ torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor&
     }
   }
   if (!shared_buffers) h = torch::cat({h, skips[0]}, 1);
-  if (config_.valid_convolutions) {
+  if (config_.valid_convolutions && !bf16 && !nhwc) {
+    h = out_transposed_->forward(h);
+  } else if (config_.valid_convolutions) {
     // Stride 1: an ordinary convolution with the kernel flipped and its channels swapped, padded by 2.
     auto weight = out_transposed_->weight.flip({2, 3}).transpose(0, 1);
     if (nhwc) weight = weight.contiguous(torch::MemoryFormat::ChannelsLast);

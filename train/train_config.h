@@ -23,8 +23,9 @@ struct TrainConfig {
   int validation_windows = 64;      // fixed windows of the validation split
   // Of those, how many also get their bits per dimension (core/likelihood.h, nothing known, ODE
   // tolerance 1e-3) at each validation, logged: a yardstick comparable across models of one
-  // representation. 0 = off. About 160 network evaluations with their backward passes a batch.
-  int validation_bits_windows = 4;
+  // representation. 0 = off (the default: it costs about 160 network evaluations with their
+  // backward passes a validation; configs/music.toml turns it on).
+  int validation_bits_windows = 0;
   double no_context_probability = 0.2;  // conditional models: share of windows with no known past
   // beat_planes models: the beats CSV (maestro-asap-subset.beats.csv's layout); "" = the one beside
   // the data (<zip without .zip>.beats.csv) if there is one; "none" = no beats (learn without).

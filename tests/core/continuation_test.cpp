@@ -41,6 +41,28 @@ TEST(Continuation, SlidesWindowsUntilTheRequestedLength) {
     }
 }
 
+// A beat_planes model hears where the beats fall: the tracker's, carried on over the continuation,
+// or the ones the request gives.
+TEST(Continuation, ABeatPlanesModelFollowsTheTrackersBeatsOrTheGivenOnes) {
+  torch::manual_seed(0);
+  auto spec = tiny_spec();
+  spec.net.beat_planes = true;
+  ScoreNet net(spec.net, Sde{});
+  ContinuationRequest request;
+  for (int i = 0; i < 24; ++i) request.prompt.push_back({0.5 * i, 0.5 * i + 0.2, i % 2 ? 48 : 60, 90, 0});  // 120 BPM
+  request.prompt_seconds = 12.0;
+  request.seconds = 2.0;
+  request.sampler = {SamplerKind::kHeun, 2};
+  const auto tracked = continue_notes(net, spec, request);
+  ASSERT_GE(tracked.beats_s.size(), 4u) << "the tracker found the prompt's steady beat";
+  const auto& b = tracked.beats_s;
+  EXPECT_NEAR(b[b.size() - 1] - b[b.size() - 2], 0.5, 0.05) << "carried on at the prompt's tempo";
+  EXPECT_GT(b.back(), request.prompt_seconds) << "over the continuation too";
+  request.beats_s = {0.0, 0.75, 1.5, 2.25, 3.0, 3.75, 4.5, 5.25, 6.0, 6.75, 7.5, 8.25, 9.0, 9.75, 10.5, 11.25, 12.0, 12.75, 13.5, 14.25};
+  const auto given = continue_notes(net, spec, request);
+  EXPECT_EQ(given.beats_s, request.beats_s);  // (ScoreNet.BeatPlanesReachTheScore... checks they reach the score)
+}
+
 TEST(Continuation, WithoutPromptGeneratesFromNothing) {
   torch::manual_seed(0);
   auto spec = tiny_spec();
