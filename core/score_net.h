@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "core/beat_planes.h"
 #include "core/compute_path.h"
 #include "core/sde.h"
 
@@ -59,7 +60,7 @@ class ScoreNetImpl : public torch::nn::Module {
   // context_map's recent plane: the last second of the known past at the bundled 16 fps.
   static constexpr int64_t kRecentFrames = 16;
   // beat_planes: cos, sin of the beat phase; cos, sin of the bar phase; beats known (1) or not (0).
-  static constexpr int64_t kBeatPlanes = 5;
+  static constexpr int64_t kBeatPlanes = kBeatPlaneCount;
 
  private:
   void prepare_weights();  // the channels-last path's NHWC convolution weights (idempotent)
