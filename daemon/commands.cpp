@@ -251,16 +251,14 @@ SystemResult judge_model(const std::string& label, LoadedCheckpoint& loaded, con
   return judged;
 }
 
-// Mean and 95% confidence half-width of the finite values.
+// Mean and 95% confidence half-width (music_metrics' mean_interval) of the finite values; NaN when none.
 std::pair<double, double> mean_ci(const std::vector<double>& values) {
-  std::vector<double> v;
+  std::vector<double> finite;
   for (double x : values)
-    if (std::isfinite(x)) v.push_back(x);
-  if (v.empty()) return {std::nan(""), std::nan("")};
-  double mean = 0, var = 0;
-  for (double x : v) mean += x / static_cast<double>(v.size());
-  for (double x : v) var += (x - mean) * (x - mean) / std::max<double>(1, static_cast<double>(v.size()) - 1);
-  return {mean, 1.96 * std::sqrt(var / static_cast<double>(v.size()))};
+    if (std::isfinite(x)) finite.push_back(x);
+  if (finite.empty()) return {std::nan(""), std::nan("")};
+  const auto interval = mean_interval(finite);
+  return {interval.mean, interval.half_width};
 }
 
 // The likelihood section of eval: one model's bits of the real windows, and of every system's

@@ -53,9 +53,7 @@ fs::path train_beats_path(const TrainConfig& c) {
     if (!fs::exists(c.beats)) throw std::runtime_error("train.beats: no such file: " + c.beats);
     return c.beats;
   }
-  fs::path beside = c.data;
-  if (beside.extension() == ".zip") beside.replace_extension("");
-  beside += ".beats.csv";
+  const auto beside = beats_path_beside(c.data);
   return fs::exists(beside) ? beside : fs::path{};
 }
 
