@@ -2,6 +2,7 @@
 
 #include "core/roll.h"
 #include "core/roll_tensor.h"
+#include "core/sampler.h"
 
 #include <boost/numeric/odeint.hpp>
 #include <torch/torch.h>
@@ -73,6 +74,7 @@ LikelihoodResult log_likelihood(const ScoreFn& score, const Sde& sde, const at::
   }
   int nfe = 0;
   auto system = [&](const State& s, State& ds, double t) {
+    if (config.cancel && config.cancel->load(std::memory_order_relaxed)) throw SamplingCancelled();
     if (++nfe > config.max_nfe)
       throw NfeLimit("likelihood: the ODE solver needed more than " + std::to_string(config.max_nfe) +
                      " evaluations (loosen rtol/atol, or the score is not smooth)");
@@ -197,6 +199,29 @@ WindowBits note_window_bits(ScoreNet& net, const ModelSpec& spec, const std::vec
       bits.bits_per_note.push_back(n > 0 ? per_dim * static_cast<double>(result.dims) / n : std::nan(""));
     }
   }
+  bits.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return bits;
+}
+
+GridWindowBits grid_window_bits(ScoreNet& net, const ModelSpec& spec, const std::vector<GridNote>& notes,
+                                const std::vector<GridPedal>& pedal, int known_frames, const LikelihoodConfig& config) {
+  const int frames = spec.window_frames;
+  if (known_frames < 1 || known_frames >= frames)
+    throw std::invalid_argument("likelihood: known_frames " + std::to_string(known_frames) + " outside [1, " +
+                                std::to_string(frames) + ")");
+  const auto start = std::chrono::steady_clock::now();
+  GridWindowBits bits;
+  for (const auto& g : notes)
+    if (g.onset_frame >= known_frames && g.onset_frame < frames) ++bits.notes;
+  const auto x = roll_to_tensor(render_roll(notes, pedal, spec.roll.fs_hz, 0, frames), spec.roll, spec.net.channels)
+                     .unsqueeze(0);
+  Inpainting known{x, torch::zeros({1, 1, x.size(2), x.size(3)})};
+  known.mask.slice(3, 0, known_frames).fill_(1);
+  const auto result = log_likelihood(net, x, config, &known);
+  bits.bits_per_dim = result.bits_per_dim()[0].item<double>();
+  bits.bits_per_note = bits.notes > 0 ? bits.bits_per_dim * static_cast<double>(result.dims) / bits.notes : std::nan("");
+  bits.dims = result.dims;
+  bits.nfe = result.nfe;
   bits.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return bits;
 }

@@ -11,6 +11,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -29,6 +30,9 @@ struct LikelihoodConfig {
   std::uint64_t seed = 0;  // the probes and the known region's path noise
   double eps = 1e-5;       // where the data sits (the model's training eps)
   int max_nfe = 20000;     // a solver that needs more stops with an error instead of running on
+  // Raised by another thread: the solver stops between evaluations with SamplingCancelled
+  // (core/sampler.h). The live surprise uses it to give way when the engine stops.
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct LikelihoodResult {
@@ -67,5 +71,22 @@ struct WindowBits {
 WindowBits note_window_bits(ScoreNet& net, const ModelSpec& spec, const std::vector<std::vector<Note>>& prompts,
                             const std::vector<std::vector<Note>>& continuations, double prompt_s, bool conditional,
                             const LikelihoodConfig& config, int batch = 8);
+
+// The bits of one window of grid notes given its first `known_frames` frames (the live surprise:
+// the player's last phrase given what came before it). `notes` and `pedal` are window-relative,
+// as Performance::window gives them; the counted region is frames [known_frames, window_frames),
+// and bits_per_note divides its bits by the notes struck there (NaN when none is). Throws
+// std::invalid_argument for known_frames outside [1, window_frames), SamplingCancelled when
+// config.cancel is raised.
+struct GridWindowBits {
+  double bits_per_dim = 0;
+  double bits_per_note = 0;
+  int notes = 0;     // onsets in the counted region
+  std::int64_t dims = 0;
+  int nfe = 0;
+  double wall_s = 0;
+};
+GridWindowBits grid_window_bits(ScoreNet& net, const ModelSpec& spec, const std::vector<GridNote>& notes,
+                                const std::vector<GridPedal>& pedal, int known_frames, const LikelihoodConfig& config);
 
 }  // namespace scorejam

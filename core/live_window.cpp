@@ -6,6 +6,7 @@
 #include <chrono>
 #include <stdexcept>
 
+#include "core/beat_planes.h"
 #include "core/roll_tensor.h"
 #include "core/sampler.h"
 
@@ -29,7 +30,12 @@ WindowResult generate_window(ScoreNet& net, const ModelSpec& spec, const WindowR
     x.slice(3, 0, request.known_frames).copy_(roll_to_tensor(known_roll, spec.roll, channels).unsqueeze(0));
     mask.slice(3, 0, request.known_frames).fill_(1.0);
   }
-  const Inpainting inpainting{x, mask};
+  Inpainting inpainting{x, mask};
+  if (spec.net.beat_planes) {
+    auto planes = beat_planes(request.beats_s, request.downbeats_s, fs, static_cast<int>(request.first_frame), window);
+    inpainting.beats =
+        torch::from_blob(planes.data(), {1, kBeatPlaneCount, 1, window}, torch::kFloat32).clone().to(options);
+  }
   const auto sampled = sample(net, x.sizes(), request.sampler, &inpainting, cancel);
 
   WindowResult result;
@@ -40,6 +46,15 @@ WindowResult generate_window(ScoreNet& net, const ModelSpec& spec, const WindowR
   if (spec.roll.pedal_channel) result.pedal = decode_pedal(roll, request.thresholds);
   result.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;
+}
+
+void set_window_beats(WindowRequest& request, const BeatTracker& tracker, std::int64_t window_first, int window_frames,
+                      double fs_hz) {
+  request.beats_s = tracker.beats();
+  const double end_s = static_cast<double>(window_first + window_frames) / fs_hz;
+  const double from_s = request.beats_s.empty() ? 0.0 : request.beats_s.back() + 1e-6;
+  for (double b : tracker.predict(from_s, end_s)) request.beats_s.push_back(b);
+  request.first_frame = window_first;
 }
 
 }  // namespace scorejam

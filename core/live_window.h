@@ -4,8 +4,10 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <vector>
 
+#include "core/beat_tracker.h"
 #include "core/checkpoint.h"
 #include "core/roll.h"
 #include "core/sampler_config.h"
@@ -18,6 +20,10 @@ struct WindowRequest {
   int known_frames = 0;         // 0..window: frames [0, known_frames) are known (silence where no note)
   SamplerConfig sampler;
   DecodeThresholds thresholds;
+  // beat_planes networks: the beats (seconds on the frame grid's clock: frame f is at f / fs) and the
+  // window's first frame on that clock; no beats = unknown (the planes say so).
+  std::vector<double> beats_s, downbeats_s;
+  std::int64_t first_frame = 0;
 };
 
 struct WindowResult {
@@ -26,6 +32,12 @@ struct WindowResult {
   int nfe = 0;
   double wall_s = 0;
 };
+
+// The beats a beat_planes window is given: the ones `tracker` has found so far and its tempo
+// carried on to the window's end (where the player's pulse falls if it holds); none before the
+// tracker has a tempo. A function of the onsets added alone, so a session trace reproduces it.
+void set_window_beats(WindowRequest& request, const BeatTracker& tracker, std::int64_t window_first, int window_frames,
+                      double fs_hz);
 
 // Throws SamplingCancelled (core/sampler.h) when `cancel` is raised during sampling.
 WindowResult generate_window(ScoreNet& net, const ModelSpec& spec, const WindowRequest& request,

@@ -30,6 +30,7 @@
 
 #include "core/checkpoint.h"
 #include "core/compute_path.h"
+#include "core/likelihood.h"
 #include "core/roll.h"
 #include "core/roll_tensor.h"
 #include "core/sampler.h"
@@ -99,7 +100,7 @@ Model load_model(const BenchCommand& command, const ModelSpec& default_spec, con
       throw std::invalid_argument("bench: --config seed is a fixed setting and takes no --checkpoint");
     model.spec = seed_spec();
     fresh("the original ScoreNet setting");
-  } else if (command.config == "default" || command.config == "paths") {
+  } else if (command.config == "default" || command.config == "paths" || command.config == "likelihood") {
     if (command.checkpoint.empty()) {
       model.spec = default_spec;
       fresh("the model spec given");
@@ -112,7 +113,7 @@ Model load_model(const BenchCommand& command, const ModelSpec& default_spec, con
                           "; sampling with its EMA weights)";
     }
   } else {
-    throw std::invalid_argument("bench: unknown config '" + command.config + "' (expected default, seed or paths)");
+    throw std::invalid_argument("bench: unknown config '" + command.config + "' (expected default, seed, paths or likelihood)");
   }
   model.sampling->to(device);
   model.training->to(device);
@@ -487,6 +488,7 @@ void register_live(const std::string& checkpoint, const LiveConfig& config, Live
                    int busy_threads = 0) {
   std::string name = mode == LiveMode::kDuet ? "live/duet" : "live/answer";
   if (busy_threads > 0) name += "/busy_threads:" + std::to_string(busy_threads);
+  if (config.surprise) name += "/surprise:on";
   benchmark::RegisterBenchmark(name.c_str(), [checkpoint, config, mode, busy_threads](benchmark::State& state) {
     std::atomic<bool> busy{true};
     std::vector<std::jthread> others;
@@ -550,6 +552,10 @@ void register_live(const std::string& checkpoint, const LiveConfig& config, Live
     state.counters["notes_per_s"] = Counter(static_cast<double>(s.events_sent) / 2, Counter::kIsRate);
     state.counters["rss_mib"] = s.rss_mib;
     state.counters["host_steal_ms"] = host_steal_ms() - steal_before;
+    if (live.surprise) {
+      state.counters["surprises"] = static_cast<double>(s.surprises);
+      state.counters["surprise_ms_last"] = s.surprise_ms_last;
+    }
   })->Iterations(iterations)->UseRealTime()->Unit(benchmark::kSecond);
 }
 
@@ -763,6 +769,69 @@ void print_profiles(const Model& model, bool seed) {
   training->set_compute(default_compute_path());
 }
 
+// The live surprise's cost (core/likelihood.h, grid_window_bits): the bits per note of one window
+// of a real performance (the second half given the first, as the live engine measures a phrase)
+// at each ODE tolerance, with its network evaluations and the error it leaves against the
+// reference tolerance 1e-5 (the same probe and noise, so only the solver differs); and the spread
+// over Hutchinson probe seeds at the live default, the error that no tolerance removes.
+void register_likelihood(const Model& model, const std::string& performance_path, double live_tolerance) {
+  const auto file = read_midi_file(performance_path);
+  const auto& spec = model.spec;
+  const int frames = spec.window_frames;
+  const auto first = static_cast<int>(std::lround(2.0 * spec.roll.fs_hz));  // 2 s in: past the opening rest
+  std::vector<GridNote> window;
+  for (auto g : quantize(file.notes, file.controls, spec.roll)) {
+    if (g.onset_frame < first || g.onset_frame >= first + frames) continue;
+    g.onset_frame -= first;
+    g.end_frame = std::min(g.end_frame - first, frames);
+    window.push_back(g);
+  }
+  std::vector<GridPedal> pedal;
+  if (spec.roll.pedal_channel)
+    for (auto p : quantize_pedal(file.controls, file.duration_s, spec.roll.fs_hz)) {
+      p.down_frame = std::max(0, p.down_frame - first);
+      p.up_frame = std::min(frames, p.up_frame - first);
+      if (p.up_frame > p.down_frame) pedal.push_back(p);
+    }
+  std::printf("bench: likelihood of %s, frames %d..%d (%zu notes), the second half given the first\n",
+              performance_path.c_str(), first, first + frames, window.size());
+  std::fflush(stdout);
+  ScoreNet net = model.sampling;
+  auto bits_at = [net, spec, window, pedal](double tolerance, std::uint64_t seed) mutable {
+    LikelihoodConfig config;
+    config.rtol = config.atol = tolerance;
+    config.seed = seed;
+    return grid_window_bits(net, spec, window, pedal, spec.window_frames / 2, config);
+  };
+  const auto reference = std::make_shared<double>(std::nan(""));
+  for (const double tolerance : {1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1}) {
+    char name[64];
+    std::snprintf(name, sizeof name, "likelihood/live_window/tol:%g", tolerance);
+    benchmark::RegisterBenchmark(name, [bits_at, tolerance, reference](benchmark::State& state) mutable {
+      GridWindowBits bits;
+      for (auto _ : state) bits = bits_at(tolerance, 0);
+      if (tolerance == 1e-5) *reference = bits.bits_per_note;
+      state.counters["nfe"] = bits.nfe;
+      state.counters["bits_per_note"] = bits.bits_per_note;
+      state.counters["bits_per_dim"] = bits.bits_per_dim;
+      state.counters["notes"] = bits.notes;
+      if (std::isfinite(*reference)) state.counters["error_bits_per_note"] = std::abs(bits.bits_per_note - *reference);
+    })->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+  }
+  char name[64];
+  std::snprintf(name, sizeof name, "likelihood/live_window/probe_seeds:4/tol:%g", live_tolerance);
+  benchmark::RegisterBenchmark(name, [bits_at, live_tolerance](benchmark::State& state) mutable {
+    std::vector<double> per_note;
+    for (auto _ : state)
+      for (std::uint64_t seed = 1; seed <= 4; ++seed) per_note.push_back(bits_at(live_tolerance, seed).bits_per_note);
+    double mean = 0, var = 0;
+    for (double b : per_note) mean += b / static_cast<double>(per_note.size());
+    for (double b : per_note) var += (b - mean) * (b - mean) / static_cast<double>(per_note.size() - 1);
+    state.counters["bits_per_note_mean"] = mean;
+    state.counters["bits_per_note_sd"] = std::sqrt(var);
+  })->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+
 void register_paths(const Model& model) {
   const int threads = torch::get_num_threads();
   for (const auto& path : offered_paths()) {
@@ -869,6 +938,11 @@ int run_bench(const BenchCommand& command, const ModelSpec& default_spec, int th
     benchmark::ClearRegisteredBenchmarks();
     // 20 answers: the p95 of the first-note latency is then the second slowest, not the slowest.
     register_live(checkpoint, live, LiveMode::kContinue, 20);
+    // The live surprise measured after every phrase, on its idle-priority thread: no window may be
+    // later than without it.
+    LiveConfig with_surprise = live;
+    with_surprise.surprise = true;
+    register_live(checkpoint, with_surprise, LiveMode::kContinue, 20);
     register_live(checkpoint, live, LiveMode::kDuet, 3);
     register_live(checkpoint, live, LiveMode::kDuet, 3, 2);
     return run_registered(command);
@@ -909,6 +983,8 @@ int run_bench(const BenchCommand& command, const ModelSpec& default_spec, int th
   const bool data_parallel = command.config == "data-parallel";
   BenchCommand model_command = command;
   if (data_parallel) model_command.config = "default";
+  // The live surprise's figures are for the model `run` plays, unless another is named.
+  if (command.config == "likelihood" && model_command.checkpoint.empty()) model_command.checkpoint = live_checkpoint;
   const Model model = load_model(model_command, default_spec, device);
   const auto& spec = model.spec;
   char window[128];
@@ -943,6 +1019,8 @@ int run_bench(const BenchCommand& command, const ModelSpec& default_spec, int th
     register_seed(model, device);
   else if (command.config == "paths")
     register_paths(model);
+  else if (command.config == "likelihood")
+    register_likelihood(model, resolve_model_path(command.replay).string(), live.surprise_tolerance);
   else
     register_default(model, device);
   MedianReporter reporter;

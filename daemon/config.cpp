@@ -299,6 +299,8 @@ Config parse_config(const std::string& toml_text, const std::string& source) {
   live.read("max_notes_per_second", e.max_notes_per_second, 1.0, 1000.0);
   live.read("output_channel", e.output_channel, 1, 16);
   live.read("threads", e.threads, 0, 256);
+  live.read("surprise", e.surprise);
+  live.read<double>("surprise_tolerance", e.surprise_tolerance, 1e-6, 1.0);
   live.reject_unknown();
   ls.thresholds = c.roll.thresholds;
 
@@ -441,7 +443,9 @@ std::string to_toml(const Config& c) {
                                   {"min_steps", e.min_steps},
                                   {"max_notes_per_second", e.max_notes_per_second},
                                   {"output_channel", e.output_channel},
-                                  {"threads", e.threads}});
+                                  {"threads", e.threads},
+                                  {"surprise", e.surprise},
+                                  {"surprise_tolerance", e.surprise_tolerance}});
   root.insert("midi", toml::table{{"api", c.midi.api},
                                   {"client_name", c.midi.client_name},
                                   {"input", c.midi.input},

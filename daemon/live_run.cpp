@@ -110,6 +110,7 @@ class LoggedControl final : public LiveControl {
     note("loaded model " + file_name);
   }
   LiveStatus status() const override { return inner_.status(); }
+  void request_surprise() override { inner_.request_surprise(); }
 
  private:
   void note(const std::string& line) {
@@ -234,6 +235,16 @@ int run_live(const RunCommand& command, const Config& config) {
     if (recorder) recorder->log(line);
   };
   if (recorder) listener.trace = [&](const std::string& line) { recorder->trace(line); };
+  listener.surprise = [&](const SurpriseReport& r) {
+    const auto line = fmt::format("surprise: {:.2f} bits per note ({} notes in the last {:g} s; {:.3f} bits per dimension), "
+                                  "{} network evaluations in {:.0f} ms",
+                                  r.bits_per_note, r.notes, r.seconds, r.bits_per_dim, r.nfe, r.wall_ms);
+    spdlog::info("{}", line);
+    if (recorder) recorder->log(line);
+    boost::asio::post(io, [&osc, message = surprise_message(r)] {
+      if (osc) osc->publish(message);
+    });
+  };
 
   LiveEngine engine(engine_config, checkpoint.string(), scheduler, input, listener);
   const double ms_per_nfe = engine.warm_up() * 1e3;

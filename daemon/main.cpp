@@ -174,10 +174,10 @@ int main(int argc, char** argv) {
 
   BenchCommand bench_command;
   auto* bench_app = app.add_subcommand("bench", "measure speed with Google Benchmark: network, samplers, training");
-  bench_app->add_option("--config", bench_command.config, "default (the model spec or checkpoint), seed (Song's ScoreNet setting), paths (every compute path this CPU offers), live (the live engine answering phrases), soak (a performance replayed for --minutes) or data-parallel (training in 1 and 2 processes)")
-      ->capture_default_str()->check(CLI::IsMember({"default", "seed", "paths", "live", "soak", "data-parallel", "data-parallel-peer"}));
+  bench_app->add_option("--config", bench_command.config, "default (the model spec or checkpoint), seed (Song's ScoreNet setting), paths (every compute path this CPU offers), live (the live engine answering phrases, with the live surprise off and on), likelihood (the live surprise's bits of one window against the ODE tolerance), soak (a performance replayed for --minutes) or data-parallel (training in 1 and 2 processes)")
+      ->capture_default_str()->check(CLI::IsMember({"default", "seed", "paths", "live", "likelihood", "soak", "data-parallel", "data-parallel-peer"}));
   bench_app->add_option("--minutes", bench_command.minutes, "soak: how long")->capture_default_str()->check(CLI::Range(0.1, 1440.0));
-  bench_app->add_option("--replay", bench_command.replay, "soak: the MIDI performance replayed phrase by phrase")->capture_default_str();
+  bench_app->add_option("--replay", bench_command.replay, "soak: the MIDI performance replayed phrase by phrase; likelihood: the performance measured")->capture_default_str();
   bench_app->add_option("--checkpoint", bench_command.checkpoint, "benchmark this checkpoint's network")->check(CLI::ExistingFile);
   bench_app->add_option("--filter", bench_command.filter, "regex selecting benchmarks");
   bench_app->add_option("--json", bench_command.json, "also write the results as JSON to this file");
@@ -194,7 +194,7 @@ int main(int argc, char** argv) {
   auto* run_app = app.add_subcommand("run", "the live daemon: listen on MIDI, answer or play along, steered over OSC");
   std::optional<std::string> run_mode, run_sampler, run_checkpoint, run_midi_api, run_midi_in, run_midi_out;
   std::optional<int> run_steps, run_osc_port;
-  bool run_no_session = false;
+  bool run_no_session = false, run_surprise = false;
   run_app->add_option("--mode", run_mode, "continue, duet or solo (live.mode)")->check(CLI::IsMember({"continue", "duet", "solo"}));
   run_app->add_option("--sampler", run_sampler, "em, pc, ode or heun (live.sampler)")->check(CLI::IsMember({"em", "pc", "ode", "heun"}));
   run_app->add_option("--steps", run_steps, "sampler steps (live.steps)")->check(CLI::Range(1, 1000));
@@ -204,6 +204,7 @@ int main(int argc, char** argv) {
   run_app->add_option("--midi-out", run_midi_out, "MIDI port to play to; \"\" = a virtual port (midi.output)");
   run_app->add_option("--osc-port", run_osc_port, "UDP port of the OSC server (osc.port)")->check(CLI::Range(0, 65535));
   run_app->add_flag("--no-session", run_no_session, "do not record the session (session.dir = \"\")");
+  run_app->add_flag("--surprise", run_surprise, "after each phrase, send its bits per note to OSC subscribers (live.surprise)");
   run_app->add_option("--replay", run_command.replay, "feed this MIDI file in as if played live, instead of the MIDI ports")
       ->check(CLI::ExistingFile);
   run_app->add_option("--replay-start", run_command.replay_start_s, "replay from this second of the file")->check(CLI::NonNegativeNumber);
@@ -267,6 +268,7 @@ int main(int argc, char** argv) {
     if (run_midi_out) config.midi.output = *run_midi_out;
     if (run_osc_port) config.osc.port = *run_osc_port;
     if (run_no_session) config.session.dir.clear();
+    if (run_surprise) config.live.engine.surprise = true;
     run_command.config_path = config_path;
     bench_command.config_path = config_path;
     if (print_config) {

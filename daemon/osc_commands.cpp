@@ -150,6 +150,9 @@ std::vector<std::pair<std::string, OscValue>> status_pairs(const LiveStatus& s) 
       {"lateness_us_p99", f(s.lateness_us_p99)},
       {"lateness_us_max", f(s.lateness_us_max)},
       {"rss_mib", f(s.rss_mib)},
+      {"surprises", i(s.surprises)},
+      {"surprise_bits_per_note", f(s.surprise_bits_per_note)},
+      {"surprise_ms_last", f(s.surprise_ms_last)},
   };
 }
 
@@ -287,6 +290,14 @@ std::vector<OscCommand> make_commands() {
       status_command(),
       subscribe_command(),
       unsubscribe_command(),
+      action("surprise",
+             fmt::format("measures how surprising the player's last phrase is to the model (its bits per note given "
+                         "what came before; scorejam run --surprise does it after every phrase) on a worker thread "
+                         "that never delays the music, and sends {} <bits per note: float> <bits per dimension: "
+                         "float> <notes: int> <seconds: float> <requested: int> to the subscribers when it is ready "
+                         "(a second or more); fails when nothing has been played",
+                         kOscSurpriseReply),
+             &LiveControl::request_surprise),
   };
 }
 
@@ -314,8 +325,15 @@ OscOutcome run_osc_command(const std::string& address, const Args& args, OscTarg
   return {{std::string(kOscFail), {address, error}}, error};
 }
 
+OscMessage surprise_message(const SurpriseReport& report) {
+  return {std::string(kOscSurpriseReply),
+          {static_cast<float>(report.bits_per_note), static_cast<float>(report.bits_per_dim), report.notes,
+           static_cast<float>(report.seconds), report.requested ? 1 : 0}};
+}
+
 bool is_osc_reply_address(std::string_view address) {
-  return address == kOscDone || address == kOscFail || address == kOscStatusReply || address == kOscNote;
+  return address == kOscDone || address == kOscFail || address == kOscStatusReply || address == kOscNote ||
+         address == kOscSurpriseReply;
 }
 
 namespace {
@@ -362,8 +380,11 @@ std::string osc_help() {
     text += "  " + (c.arguments.empty() ? c.address : c.address + " " + c.arguments) + "\n";
     text += wrap(c.doc, 6, 100);
   }
-  text += fmt::format("\nSent to subscribers: {} <pitch: int> <velocity: int> for each note as it is played.\n",
-                      kOscNote);
+  text += fmt::format(
+      "\nSent to subscribers: {} <pitch: int> <velocity: int> for each note as it is played;\n"
+      "{} <bits per note: float> <bits per dimension: float> <notes: int> <seconds: float>\n"
+      "<requested: int> for each surprise figure (after /scorejam/surprise, or every phrase with --surprise).\n",
+      kOscNote, kOscSurpriseReply);
   return text;
 }
 

@@ -21,6 +21,8 @@ inline constexpr std::string_view kOscDone = "/scorejam/done";            // <ad
 inline constexpr std::string_view kOscFail = "/scorejam/fail";            // <address> <message>
 inline constexpr std::string_view kOscStatusReply = "/scorejam/status.reply";  // key value ...
 inline constexpr std::string_view kOscNote = "/scorejam/note";            // <pitch> <velocity>
+// <bits per note> <bits per dimension> <notes> <seconds> <requested: 1 or 0>
+inline constexpr std::string_view kOscSurpriseReply = "/scorejam/surprise.reply";
 
 // A received argument. Numbers of every OSC type (i, f, d, h) arrive as `number`, strings and
 // symbols (s, S) as `text`; any other type keeps only its tag, and every handler refuses it.
@@ -40,7 +42,10 @@ struct OscMessage {
   std::vector<OscValue> args;
 };
 
-// Where /scorejam/note goes. Filled by /scorejam/subscribe, emptied by /scorejam/unsubscribe.
+// The message subscribers get for a surprise figure.
+OscMessage surprise_message(const SurpriseReport& report);
+
+// Where /scorejam/note and /scorejam/surprise.reply go. Filled by /scorejam/subscribe, emptied by /scorejam/unsubscribe.
 struct OscSubscribers {
   std::vector<boost::asio::ip::udp::endpoint> endpoints;
   std::size_t max = 8;
@@ -81,7 +86,7 @@ struct OscOutcome {
 // into a /scorejam/fail reply with the reason in `error`.
 OscOutcome run_osc_command(const std::string& address, const std::vector<OscArgument>& args, OscTarget& target);
 
-// The addresses scorejam sends (done, fail, status.reply, note). A message to one of them is
+// The addresses scorejam sends (done, fail, status.reply, note, surprise.reply). A message to one of them is
 // ignored without a reply, so that two peers replying to each other cannot loop.
 bool is_osc_reply_address(std::string_view address);
 

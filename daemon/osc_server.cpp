@@ -143,9 +143,10 @@ void OscServer::handle_datagram(std::size_t size) {
 
 void OscServer::reply(const OscMessage& message) { send(message, reply_to_ ? *reply_to_ : sender_); }
 
-void OscServer::publish_note(int pitch, int velocity) {
-  const OscMessage note{std::string(kOscNote), {pitch, velocity}};
-  for (const auto& subscriber : subscribers_.endpoints) send(note, subscriber);
+void OscServer::publish_note(int pitch, int velocity) { publish({std::string(kOscNote), {pitch, velocity}}); }
+
+void OscServer::publish(const OscMessage& message) {
+  for (const auto& subscriber : subscribers_.endpoints) send(message, subscriber);
 }
 
 void OscServer::send(const OscMessage& message, const udp::endpoint& to) {

@@ -42,6 +42,8 @@ class OscServer {
   // Sends /scorejam/note pitch velocity to every subscriber. Call on the io_context's thread
   // (boost::asio::post it there).
   void publish_note(int pitch, int velocity);
+  // Sends `message` to every subscriber (the same thread rule).
+  void publish(const OscMessage& message);
 
   OscCounters counters() const;  // any thread
 

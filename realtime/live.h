@@ -49,6 +49,22 @@ struct LiveStatus {
   std::int64_t events_sent = 0;
   double lateness_us_p50 = 0, lateness_us_p99 = 0, lateness_us_max = 0;
   double rss_mib = 0;
+  // The live surprise (LiveConfig::surprise): how many phrases were measured, and the last figure.
+  std::int64_t surprises = 0;
+  double surprise_bits_per_note = 0;
+  double surprise_ms_last = 0;       // what computing it took, on its idle-priority worker thread
+};
+
+// One surprise figure: the bits per note of what the player has just played under the model,
+// given what they played before it (the conditional likelihood, core/likelihood.h).
+struct SurpriseReport {
+  double bits_per_note = 0;
+  double bits_per_dim = 0;
+  int notes = 0;          // notes struck in the measured span
+  double seconds = 0;     // the measured span: the second half of the model's window, ending at the last key up
+  int nfe = 0;            // network evaluations the ODE took
+  double wall_ms = 0;
+  bool requested = false; // asked for over OSC (otherwise: at the end of a phrase)
 };
 
 class LiveControl {
@@ -63,6 +79,9 @@ class LiveControl {
   // std::runtime_error naming what was wrong, and keeps the current model then.
   virtual void load_checkpoint(const std::string& file_name) = 0;
   virtual LiveStatus status() const = 0;
+  // Measures the surprise of what the player has just played, on a worker thread; the figure goes
+  // to the listeners when it is ready. Throws std::runtime_error when nothing has been played.
+  virtual void request_surprise() = 0;
 };
 
 }  // namespace scorejam

@@ -1,5 +1,7 @@
 #include "realtime/live_engine.h"
 
+#include <pthread.h>
+#include <sched.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -8,7 +10,9 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "core/beat_tracker.h"
 #include "core/checkpoint.h"
+#include "core/likelihood.h"
 #include "core/live_window.h"
 #include "core/sampler.h"
 #include "realtime/live_timeline.h"
@@ -39,6 +43,8 @@ struct LiveEngine::Figures {
   double deadline_ms = 0;
   int steps_in_use = 0;
   double seconds_per_nfe = 0;  // running estimate of one network evaluation, for the deadline check
+  std::int64_t surprises = 0;
+  double surprise_bits_per_note = 0, surprise_ms_last = 0;
 
   static void keep(std::vector<double>& v, double x) {
     if (v.size() == kKeep) v.erase(v.begin());
@@ -51,6 +57,9 @@ struct LiveEngine::Session {
   explicit Session(std::int64_t origin_ns, const RollFormat& roll)
       : performance(origin_ns, roll) {}
   Performance performance;
+  // The player's beats, tracked online from their onsets (for beat_planes models): seconds since
+  // the performance's origin, the frame grid's clock.
+  BeatTracker beats;
   Timeline timeline;                   // offset_ns and answer_end of the generated timeline
   // continue mode
   std::uint64_t version = 0;           // bumped at every note the player strikes
@@ -172,6 +181,7 @@ LiveEngine::LiveEngine(const LiveConfig& config, const std::string& checkpoint_p
   trace(listener_, TraceModel{model_->trace_id, model_->path});
   conductor_ = std::thread([this] { conductor_loop(); });
   generator_ = std::thread([this] { generator_loop(); });
+  surpriser_ = std::thread([this] { surprise_loop(); });
 }
 
 LiveEngine::~LiveEngine() {
@@ -183,6 +193,7 @@ LiveEngine::~LiveEngine() {
   }
   wake_.notify_all();
   if (generator_.joinable()) generator_.join();
+  if (surpriser_.joinable()) surpriser_.join();
   if (conductor_.joinable()) conductor_.join();
 }
 
@@ -343,6 +354,9 @@ LiveStatus LiveEngine::status() const {
     st.window_ms_max = percentile(f.window_ms, 1.0);
     st.deadline_ms = f.deadline_ms;
     st.steps_in_use = f.steps_in_use;
+    st.surprises = f.surprises;
+    st.surprise_bits_per_note = f.surprise_bits_per_note;
+    st.surprise_ms_last = f.surprise_ms_last;
   }
   const auto sched = scheduler_.stats();
   st.events_sent = sched.sent;
@@ -353,12 +367,21 @@ LiveStatus LiveEngine::status() const {
   return st;
 }
 
+void LiveEngine::request_surprise() {
+  std::lock_guard lock(mutex_);
+  if (session_->performance.last_player_note_ns() == 0) throw std::runtime_error("surprise: nothing has been played yet");
+  surprise_requested_ = true;
+  wake_.notify_all();
+}
+
 // ---- conductor thread ------------------------------------------------------------------------
 
 void LiveEngine::on_player_message(const TimedMidi& m, std::int64_t now) {
   auto& s = *session_;
   trace(listener_, TracePlayer{m});
   s.performance.player_event(m);
+  if (is_note_on(m))  // allocation-free (its memory is fixed at construction)
+    s.beats.add_onset(static_cast<double>(m.time_ns - s.performance.origin_ns()) * 1e-9, m.bytes[2], m.bytes[1]);
   if (state_ == State::kStopped || settings_.mode != LiveMode::kContinue) return;
   if (is_note_on(m)) {
     ++s.version;
@@ -485,6 +508,8 @@ void LiveEngine::generator_loop() {
         request.known_pedal = s.performance.pedal_window(window_first, known, sources);
         request.known_frames = known;
         request.thresholds = settings_.thresholds;
+        if (model->spec.net.beat_planes && sources.player)
+          set_window_beats(request, s.beats, window_first, model->spec.window_frames, fs);
         // Lower the cost further when this window would not be ready in time.
         const double budget_s = static_cast<double>(deadline_ns - now) * 1e-9;
         // A speculation has fewer steps, so its fixed cost per window weighs more: a wider margin.
@@ -583,6 +608,87 @@ void LiveEngine::generator_loop() {
       Figures::keep(figures_->first_note_ms, static_cast<double>(first->on_ns - s.pause_detected_ns) / 1e6);
     }
     s.committed_end = hop.committed_end;
+  }
+}
+
+// ---- surprise thread ------------------------------------------------------------------------
+
+void LiveEngine::surprise_loop() {
+  pthread_setname_np(pthread_self(), "scorejam-surp");
+  // Below every other thread of the machine: it takes only CPU time that nothing else wants, so a
+  // window (the generator), the scheduler and the conductor never wait for it.
+  sched_param idle{};
+  pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
+  torch::set_num_threads(1);  // this thread's OpenMP team only; the generator keeps its own
+  std::string loaded_path;
+  ScoreNet net{nullptr};
+  ModelSpec spec;
+  while (true) {
+    std::vector<GridNote> notes;
+    std::vector<GridPedal> pedal;
+    std::string path;
+    bool requested = false;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait_for(lock, std::chrono::milliseconds(20));
+      if (quit_) return;
+      auto& s = *session_;
+      const auto now = now_ns();
+      const auto last = s.performance.last_player_note_ns();
+      const bool phrase_ended = last > 0 && s.performance.keys_down() == 0 &&
+                                now - last >= static_cast<std::int64_t>(settings_.pause_ms) * kMs;
+      requested = surprise_requested_;
+      if (!requested && !(config_.surprise && phrase_ended && last != surprise_measured_ns_)) continue;
+      surprise_requested_ = false;
+      surprise_measured_ns_ = last;
+      // The model's window ending just after the player's last key up (or now, with keys still
+      // down); the known first half is what came before, the second half is measured.
+      const int frames = model_->spec.window_frames;
+      const auto end = s.performance.frame_at(s.performance.keys_down() > 0 ? now : last) + 1;
+      Performance::Sources player_only;
+      player_only.generated = false;
+      notes = s.performance.window(end - frames, frames, player_only);
+      pedal = s.performance.pedal_window(end - frames, frames, player_only);
+      path = model_->path;
+      spec = model_->spec;
+    }
+    SurpriseReport report;
+    report.requested = requested;
+    try {
+      if (path != loaded_path) {  // its own copy, on the CPU: nothing shared with the generator
+        net = scorejam::load_checkpoint(path).ema;
+        net->eval();
+        loaded_path = path;
+      }
+      LikelihoodConfig likelihood;
+      likelihood.rtol = likelihood.atol = config_.surprise_tolerance;
+      likelihood.cancel = &quitting_;
+      const auto bits = grid_window_bits(net, spec, notes, pedal, spec.window_frames / 2, likelihood);
+      report.seconds = (spec.window_frames - spec.window_frames / 2) / spec.roll.fs_hz;
+      if (bits.notes == 0) {
+        if (listener_.event)
+          listener_.event("surprise: no note struck in the last " + std::to_string(report.seconds) + " s");
+        continue;
+      }
+      report.bits_per_note = bits.bits_per_note;
+      report.bits_per_dim = bits.bits_per_dim;
+      report.notes = bits.notes;
+      report.nfe = bits.nfe;
+      report.wall_ms = bits.wall_s * 1e3;
+    } catch (const SamplingCancelled&) {
+      return;  // the engine is being destroyed
+    } catch (const std::exception& e) {
+      loaded_path.clear();
+      if (listener_.event) listener_.event(std::string("surprise: could not be measured: ") + e.what());
+      continue;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      ++figures_->surprises;
+      figures_->surprise_bits_per_note = report.bits_per_note;
+      figures_->surprise_ms_last = report.wall_ms;
+    }
+    if (listener_.surprise) listener_.surprise(report);
   }
 }
 

@@ -1,4 +1,4 @@
-// The live engine: what `scorejam run` plays. It owns two non-real-time threads and meets the
+// The live engine: what `scorejam run` plays. It owns three non-real-time threads and meets the
 // real-time side only through lock-free queues.
 // - The conductor thread ("scorejam-cond") drains the MIDI input queue every millisecond, keeps the
 //   performance (the player's notes with the pedal applied), detects the end of a phrase (a pause of
@@ -11,6 +11,9 @@
 //   when the last key comes up it samples the answer that follows if the player stays silent, so the
 //   answer is ready when the pause is detected. When a window would miss its deadline it lowers the
 //   sampler's steps rather than play late.
+// - The surprise thread ("scorejam-surp", SCHED_IDLE, one torch thread, its own copy of the model)
+//   measures the bits per note of the player's last phrase when asked or after each phrase
+//   (LiveConfig::surprise): it only runs on CPU time nothing else wants.
 // The header is torch-free; the model lives behind a pointer in the .cpp.
 #pragma once
 
@@ -44,6 +47,12 @@ struct LiveConfig {
                                // the scheduler, conductor, MIDI and OSC keep
   std::string device = "auto"; // auto (CUDA when this LibTorch has it), cpu, cuda
   std::string model_dir = "models";  // /scorejam/load takes file names from this folder only
+  // After each of the player's phrases (no key down for pause_ms), the bits per note of it given
+  // what came before (SurpriseReport), on a worker thread at idle priority with one torch thread
+  // and its own copy of the model, so it never delays a window. /scorejam/surprise asks for one
+  // at any time, whether this is on or not.
+  bool surprise = false;
+  double surprise_tolerance = 1e-4;  // the likelihood ODE's rtol and atol: 1e-3 leaves 7% error (bench --config likelihood)
   bool operator==(const LiveConfig&) const = default;
 };
 
@@ -58,6 +67,7 @@ struct LiveListener {
   // One line of the session trace (realtime/session_trace.h), in the order the engine decided;
   // called with the engine's lock held, so it must only append to a buffer.
   std::function<void(const std::string&)> trace;
+  std::function<void(const SurpriseReport&)> surprise;  // on the surprise worker thread
 };
 
 class LiveEngine final : public LiveControl {
@@ -76,6 +86,7 @@ class LiveEngine final : public LiveControl {
   void apply(const LiveSettings& settings) override;
   void load_checkpoint(const std::string& file_name) override;
   LiveStatus status() const override;
+  void request_surprise() override;
 
   // Waits until the generator thread has run its warm-up windows (it starts them at once, so that
   // the first real window does not pay for allocation, kernel choice and its thread team) and
@@ -91,6 +102,7 @@ class LiveEngine final : public LiveControl {
   enum class State { kStopped, kListening, kAnswering, kPlaying };
   void conductor_loop();
   void generator_loop();
+  void surprise_loop();
   void warm_up_generator();
   void on_player_message(const TimedMidi& message, std::int64_t now);
   void silence_locked(std::int64_t now);   // with mutex_ held: cancel work, drop pending notes
@@ -119,9 +131,12 @@ class LiveEngine final : public LiveControl {
   std::atomic<bool> cancel_{false};  // raised with epoch_; read by the sampler between evaluations
   std::atomic<bool> quitting_{false};  // cancels the warm-up (which a player's note must not cancel)
   bool quit_ = false;
+  bool surprise_requested_ = false;
+  std::int64_t surprise_measured_ns_ = 0;  // the player's last note when the surprise was last measured
 
   std::thread conductor_;
   std::thread generator_;
+  std::thread surpriser_;
 };
 
 }  // namespace scorejam

@@ -65,6 +65,7 @@ Reproduction reproduce_session(const fs::path& trace_path, const fs::path& model
   std::optional<std::int64_t> session_origin;
   std::map<int, std::shared_ptr<Model>> loaded;
   std::optional<Performance> performance;
+  BeatTracker beats;  // as the engine tracks the player's beats, for beat_planes models
   Timeline timeline;
   std::deque<Taken> windows;
   auto where = [&] { return trace_path.string() + " line " + std::to_string(line_number) + ": "; };
@@ -107,6 +108,9 @@ Reproduction reproduce_session(const fs::path& trace_path, const fs::path& model
     if (!performance) throw TraceError(where() + "a record before the first model line");
     if (auto* p = std::get_if<TracePlayer>(&record)) {
       performance->player_event(p->message);
+      if (is_note_on(p->message))
+        beats.add_onset(static_cast<double>(p->message.time_ns - performance->origin_ns()) * 1e-9, p->message.bytes[2],
+                        p->message.bytes[1]);
       out.player.push_back(p->message);
     } else if (auto* cut = std::get_if<TraceCut>(&record)) {
       performance->cut_generated(cut->frame);
@@ -124,6 +128,8 @@ Reproduction reproduce_session(const fs::path& trace_path, const fs::path& model
       request.known_frames = w->known;
       request.sampler = w->sampler;
       request.thresholds = w->thresholds;
+      if (model->second->spec.net.beat_planes && w->player)
+        set_window_beats(request, beats, w->first, model->second->spec.window_frames, model->second->spec.roll.fs_hz);
       windows.push_back({w->build, w->first, std::move(request), model->second});
       if (windows.size() > kKeepWindows) windows.pop_front();
     } else if (auto* c = std::get_if<TraceCommit>(&record)) {

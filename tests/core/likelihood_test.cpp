@@ -1,5 +1,9 @@
 #include "core/likelihood.h"
 
+#include "core/roll.h"
+#include "core/roll_tensor.h"
+#include "core/sampler.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -124,6 +128,41 @@ TEST(Likelihood, ANetworkGivesFiniteBitsAndTheRegionOfItsUnknownPart) {
   EXPECT_EQ(result.dims, 3 * 88 * 8);
   EXPECT_TRUE(std::isfinite(result.bits_per_dim()[0].item<double>()));
   EXPECT_THROW(log_likelihood(net, torch::zeros({1, 2, 88, 16}), loose), std::invalid_argument);
+}
+
+// The live surprise's window: the counted region is the frames after the known ones, its notes are
+// the ones struck there, and the figure is the network's likelihood of exactly that roll and mask.
+TEST(Likelihood, AGridWindowCountsTheNotesAfterItsKnownFramesAndCanBeCancelled) {
+  torch::manual_seed(0);
+  ModelSpec spec;
+  spec.net = ScoreNetConfig{3, {8, 16}, 16};
+  spec.net.conditional = true;
+  spec.window_frames = 16;
+  ScoreNet net(spec.net, Sde{});
+  const std::vector<GridNote> notes{{1, 5, 60, 80}, {3, 9, 64, 70}, {8, 12, 67, 90}, {10, 16, 72, 60}, {15, 16, 48, 50}};
+  LikelihoodConfig loose;
+  loose.rtol = loose.atol = 1e-2;
+  const auto bits = grid_window_bits(net, spec, notes, {}, 8, loose);
+  EXPECT_EQ(bits.notes, 3);  // struck at frames 8, 10 and 15; the note held over from frame 3 is known
+  EXPECT_EQ(bits.dims, 3 * 88 * 8);
+  EXPECT_GT(bits.nfe, 0);
+  ASSERT_TRUE(std::isfinite(bits.bits_per_dim));
+  EXPECT_NEAR(bits.bits_per_note, bits.bits_per_dim * static_cast<double>(bits.dims) / 3, 1e-9);
+
+  const auto x = roll_to_tensor(render_roll(notes, {}, spec.roll.fs_hz, 0, 16), spec.roll, 3).unsqueeze(0);
+  Inpainting inpainting{x, torch::zeros({1, 1, 88, 16})};
+  inpainting.mask.slice(3, 0, 8).fill_(1);
+  EXPECT_NEAR(bits.bits_per_dim, log_likelihood(net, x, loose, &inpainting).bits_per_dim()[0].item<double>(), 1e-9);
+
+  const auto silent_after = grid_window_bits(net, spec, {{1, 5, 60, 80}}, {}, 8, loose);
+  EXPECT_EQ(silent_after.notes, 0);
+  EXPECT_TRUE(std::isnan(silent_after.bits_per_note));
+
+  EXPECT_THROW(grid_window_bits(net, spec, notes, {}, 0, loose), std::invalid_argument);
+  EXPECT_THROW(grid_window_bits(net, spec, notes, {}, 16, loose), std::invalid_argument);
+  std::atomic<bool> cancel{true};
+  loose.cancel = &cancel;
+  EXPECT_THROW(grid_window_bits(net, spec, notes, {}, 8, loose), SamplingCancelled);
 }
 
 }  // namespace

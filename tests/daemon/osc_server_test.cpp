@@ -37,12 +37,13 @@ using Bytes = std::vector<std::uint8_t>;
 class RecordingLive final : public LiveControl {
  public:
   struct Calls {
-    int starts = 0, stops = 0, panics = 0, applies = 0;
+    int starts = 0, stops = 0, panics = 0, applies = 0, surprises = 0;
     std::vector<std::string> loaded;
     LiveSettings settings;
   };
 
   void start() override { std::lock_guard lock(mutex_); ++calls_.starts; }
+  void request_surprise() override { std::lock_guard lock(mutex_); ++calls_.surprises; }
   void stop() override { std::lock_guard lock(mutex_); ++calls_.stops; }
   void panic() override { std::lock_guard lock(mutex_); ++calls_.panics; }
   LiveSettings settings() const override { std::lock_guard lock(mutex_); return calls_.settings; }
@@ -256,6 +257,9 @@ class OscServerTest : public testing::Test {
   void publish_note(int pitch, int velocity) {
     boost::asio::post(io_, [this, pitch, velocity] { server_->publish_note(pitch, velocity); });
   }
+  void publish(const OscMessage& message) {
+    boost::asio::post(io_, [this, message] { server_->publish(message); });
+  }
 
   boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_{io_.get_executor()};
@@ -284,6 +288,7 @@ std::vector<CommandCase> command_cases() {
       {"Start", "/scorejam/start", {}, [](C c) { return c.starts == 1; }},
       {"Stop", "/scorejam/stop", {}, [](C c) { return c.stops == 1; }},
       {"Panic", "/scorejam/panic", {}, [](C c) { return c.panics == 1; }},
+      {"Surprise", "/scorejam/surprise", {}, [](C c) { return c.surprises == 1; }},
       {"Mode", "/scorejam/mode", {"duet"}, [](C c) { return c.settings.mode == LiveMode::kDuet; }},
       {"Sampler", "/scorejam/sampler", {"heun"}, [](C c) { return c.settings.sampler.kind == SamplerKind::kHeun; }},
       {"Steps", "/scorejam/steps", {250}, [](C c) { return c.settings.sampler.steps == 250; }},
@@ -527,7 +532,7 @@ TEST_F(OscServerTest, StatusReplyCarriesEveryStatusFieldAsKeyValuePairs) {
       "rtol", "eps", "onset_threshold", "frame_threshold", "pause_ms", "answer_seconds", "checkpoint", "device",
       "answers", "first_note_ms_p50", "first_note_ms_p95", "answers_prepared", "answers_opening_rest", "windows", "windows_late", "window_ms_p50",
       "window_ms_max", "deadline_ms", "steps_in_use", "notes_thinned", "events_sent", "lateness_us_p50", "lateness_us_p99",
-      "lateness_us_max", "rss_mib"};
+      "lateness_us_max", "rss_mib", "surprises", "surprise_bits_per_note", "surprise_ms_last"};
   std::set<std::string> keys;
   for (const auto& [key, value] : pairs) keys.insert(key);
   EXPECT_EQ(keys, expected_keys);
@@ -560,6 +565,33 @@ TEST_F(OscServerTest, SubscriberReceivesPublishedNotes) {
   EXPECT_EQ(note->args[0].tag, 'i');
   EXPECT_EQ(note->args[0].number, 60);
   EXPECT_EQ(note->args[1].number, 100);
+}
+
+TEST_F(OscServerTest, SubscriberReceivesTheSurpriseFigure) {
+  start();
+  OscClient visuals;
+  client_.send(port(), "/scorejam/subscribe", {"127.0.0.1", visuals.port()});
+  ASSERT_TRUE(replied_done(client_, "/scorejam/subscribe"));
+  SurpriseReport report;
+  report.bits_per_note = 7.25;
+  report.bits_per_dim = -3.5;
+  report.notes = 12;
+  report.seconds = 4;
+  report.requested = true;
+  publish(surprise_message(report));
+  const auto surprise = visuals.wait_for(std::string(kOscSurpriseReply));
+  ASSERT_TRUE(surprise);
+  ASSERT_EQ(surprise->args.size(), 5u);
+  EXPECT_EQ(surprise->args[0].tag, 'f');
+  EXPECT_EQ(surprise->args[0].number, 7.25);
+  EXPECT_EQ(surprise->args[1].number, -3.5);
+  EXPECT_EQ(surprise->args[2].tag, 'i');
+  EXPECT_EQ(surprise->args[2].number, 12);
+  EXPECT_EQ(surprise->args[3].number, 4);
+  EXPECT_EQ(surprise->args[4].number, 1);
+  // A peer that sends it back is not answered: two daemons subscribed to each other cannot loop.
+  client_.send(port(), std::string(kOscSurpriseReply), {1.0f});
+  EXPECT_TRUE(client_.drain(50ms).empty());
 }
 
 TEST_F(OscServerTest, UnsubscribedClientReceivesNoMoreNotes) {

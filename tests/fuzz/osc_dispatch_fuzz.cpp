@@ -28,6 +28,7 @@ class CheckedControl final : public scorejam::LiveControl {
   void start() override { ++calls; }
   void stop() override { ++calls; }
   void panic() override { ++calls; }
+  void request_surprise() override { ++calls; }
   scorejam::LiveSettings settings() const override { return settings_; }
   void apply(const scorejam::LiveSettings& s) override {
     ++calls;

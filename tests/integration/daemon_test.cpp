@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -320,6 +321,70 @@ TEST_F(DaemonTest, OscPanicSilencesAnAnswerAtOnce) {
   EXPECT_TRUE(heard_controller(123));
   EXPECT_EQ(unbalanced(), 0) << jack_report();
   EXPECT_EQ(daemon_->signal_and_wait(SIGTERM, 10s), 0) << daemon_->log();
+}
+
+// An OSC subscriber as a Max patch or TouchDesigner is one: a liblo server on a port of its own,
+// keeping every /scorejam/surprise.reply it receives.
+class SurpriseListener {
+ public:
+  SurpriseListener() : server_(lo_server_thread_new(nullptr, nullptr)) {
+    lo_server_thread_add_method(server_, "/scorejam/surprise.reply", nullptr, &SurpriseListener::on_message, this);
+    lo_server_thread_start(server_);
+  }
+  ~SurpriseListener() { lo_server_thread_free(server_); }
+  int port() const { return lo_server_thread_get_port(server_); }
+  std::vector<std::vector<double>> received() {
+    std::lock_guard lock(mutex_);
+    return received_;
+  }
+
+ private:
+  static int on_message(const char*, const char* types, lo_arg** argv, int argc, lo_message, void* self) {
+    auto* listener = static_cast<SurpriseListener*>(self);
+    std::vector<double> args;
+    for (int i = 0; i < argc; ++i) args.push_back(types[i] == 'i' ? argv[i]->i : types[i] == 'f' ? argv[i]->f : NAN);
+    std::lock_guard lock(listener->mutex_);
+    listener->received_.push_back(args);
+    return 0;
+  }
+  lo_server_thread server_;
+  std::mutex mutex_;
+  std::vector<std::vector<double>> received_;
+};
+
+// The live surprise end to end: after a phrase played through JACK, a subscriber gets its bits per
+// note (and again on request), while the answer is played without a late window.
+TEST_F(DaemonTest, TheSurpriseOfAPhraseReachesAnOscSubscriberWithoutALateWindow) {
+  testing::write_text(dir_ / "live.toml",
+                      "[live]\nsampler = \"pc\"\nsteps = 20\npause_ms = 300\nanswer_seconds = 4.0\nsurprise = true\n"
+                      "[scheduler]\nrealtime_priority = false\n");
+  ASSERT_NO_FATAL_FAILURE(start_daemon());
+  SurpriseListener visuals;
+  lo_address to = lo_address_new("127.0.0.1", std::to_string(osc_port_).c_str());
+  lo_send(to, "/scorejam/subscribe", "si", "127.0.0.1", visuals.port());
+  std::this_thread::sleep_for(200ms);  // the subscription is in before the phrase
+  ASSERT_TRUE(phrase_answered(1)) << "no answer" << jack_report() << "\n" << daemon_->log();
+  ASSERT_TRUE(wait_until([&] { return !visuals.received().empty(); }, 60s)) << "no surprise figure\n" << daemon_->log();
+  const auto phrase = visuals.received().front();
+  ASSERT_EQ(phrase.size(), 5u);
+  EXPECT_TRUE(std::isfinite(phrase[0])) << "bits per note";
+  EXPECT_TRUE(std::isfinite(phrase[1])) << "bits per dimension";
+  EXPECT_EQ(phrase[2], 8) << "the phrase's 8 notes are measured";
+  EXPECT_GT(phrase[3], 0) << "seconds";
+  EXPECT_EQ(phrase[4], 0) << "measured at the end of the phrase, not on request";
+  // On request: the same phrase again (nothing was played since), marked as asked for.
+  lo_send(to, "/scorejam/surprise", "");
+  lo_address_free(to);
+  ASSERT_TRUE(wait_until([&] { return visuals.received().size() >= 2; }, 60s)) << "no reply to a request\n" << daemon_->log();
+  const auto asked = visuals.received()[1];
+  EXPECT_EQ(asked[4], 1);
+  EXPECT_EQ(asked[2], 8);
+  EXPECT_NEAR(asked[0], phrase[0], std::abs(phrase[0]) * 0.05 + 0.05) << "the same phrase, the same figure";
+  std::this_thread::sleep_for(5s);  // the answer (answer_seconds = 4) plays out
+  EXPECT_EQ(daemon_->signal_and_wait(SIGTERM, 10s), 0) << daemon_->log();
+  const auto log = daemon_->log();
+  EXPECT_TRUE(testing::contains(log, "surprise: ")) << log;
+  EXPECT_TRUE(testing::contains(log, " (0 late)")) << "a window was late while the surprise was measured\n" << log;
 }
 
 TEST_F(DaemonTest, SigtermDuringAnAnswerEndsEveryNoteAndExitsCleanly) {

@@ -73,7 +73,7 @@ int unbalanced_notes(const std::vector<TimedMidi>& messages) {
 }
 
 struct Rig {
-  explicit Rig(LiveMode mode, int steps = 4) {
+  explicit Rig(LiveMode mode, int steps = 4, const std::string& model = kModel) {
     config.settings.mode = mode;
     config.settings.sampler.kind = SamplerKind::kHeun;
     config.settings.sampler.steps = steps;
@@ -90,7 +90,7 @@ struct Rig {
       std::lock_guard lock(trace_mutex);
       trace += line + "\n";
     };
-    engine = std::make_unique<LiveEngine>(config, kModel, *scheduler, input, listener);
+    engine = std::make_unique<LiveEngine>(config, model, *scheduler, input, listener);
     engine->warm_up();
   }
   ~Rig() {
@@ -595,6 +595,31 @@ TEST(LiveEngine, ASessionIsReproducedExactlyFromItsTrace) {
   EXPECT_LT(a.identical, a.hops);
   ASSERT_FALSE(a.differences.empty());
   EXPECT_NE(a.differences.front().find("window " + std::to_string(build) + ":"), std::string::npos) << a.differences.front();
+}
+
+// A beat_planes model (the music run's checkpoint, committed beside the bundled model) is given the
+// player's beats as the engine tracks them; the reproduction tracks them again from the trace's
+// player lines, so each window is sampled as it was live.
+TEST(LiveEngine, ABeatPlanesModelsSessionIsReproducedWithTheSameBeats) {
+  const std::string model = std::string(SCOREJAM_SOURCE_DIR) + "/models/music-in-training/checkpoint.pt";
+  if (!std::filesystem::exists(model)) GTEST_SKIP() << model << " is absent (the music run's checkpoint)";
+  Rig rig(LiveMode::kContinue, 4, model);
+  rig.engine->start();
+  moodycamel::ProducerToken token(rig.input);
+  for (int i = 0; i < 10; ++i) {  // a steady beat at 150 BPM, bass on the beat: the tracker finds its tempo
+    rig.input.enqueue(token, note_on(now_ns(), 0, i % 2 ? 64 : 43, 90));
+    std::this_thread::sleep_for(300ms);
+    rig.input.enqueue(token, note_off(now_ns(), 0, i % 2 ? 64 : 43));
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(rig.heard.wait_for([&](const Heard&) { return rig.engine->status().windows >= 2; }, 20000ms));
+  ASSERT_TRUE(rig.heard.wait_for([&](const Heard&) { return !rig.engine->answering(); }, 20000ms));
+  rig.engine->stop();
+  const auto dir = testing::scratch_dir("LiveEngine.ABeatPlanesModelsSessionIsReproducedWithTheSameBeats");
+  testing::write_text(dir / "session.trace", rig.trace_file());
+  const auto r = reproduce_session(dir / "session.trace");
+  EXPECT_GE(r.hops, 2u);
+  EXPECT_EQ(r.identical, r.hops) << (r.differences.empty() ? "" : r.differences.front());
 }
 
 // A trace cut off mid-line, or one that is not a trace, is refused naming the file and the line.
