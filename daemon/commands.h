@@ -59,7 +59,7 @@ struct EvalCommand {
   // system's continuation (its first half window) given the prompt.
   bool likelihood = false;
   int likelihood_prompts = 16;
-  double likelihood_tolerance = 1e-3;  // the ODE solver's rtol and atol
+  double likelihood_tolerance = 1e-4;  // the ODE solver's rtol and atol (1e-3 leaves a bias larger than the gaps between systems)
   std::string beats;                     // beats CSV for the pulse; "" = the one beside the data, if any
 };
 // Judges each model (with config.sample.sampler) and baseline on the split's prompts: prints the
