@@ -295,7 +295,7 @@ std::vector<OscCommand> make_commands() {
                          "what came before; scorejam run --surprise does it after every phrase) on a worker thread "
                          "that never delays the music, and sends {} <bits per note: float> <bits per dimension: "
                          "float> <notes: int> <seconds: float> <requested: int> to the subscribers when it is ready "
-                         "(a second or more); fails when nothing has been played",
+                         "(several seconds of a free core); fails when nothing has been played",
                          kOscSurpriseReply),
              &LiveControl::request_surprise),
   };

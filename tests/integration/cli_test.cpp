@@ -371,6 +371,27 @@ TEST(Cli, EvalNamesModelsThatShareAFileNameByTheirFolder) {
   EXPECT_TRUE(contains(table, "| large/checkpoint (pc 3) |")) << table;
 }
 
+// eval --likelihood: the model's bits of the real windows and of every system's continuation given
+// its prompt, in the table, with the tolerance it was measured at; a tolerance out of range is refused.
+TEST(Cli, EvalLikelihoodGivesTheBitsOfTheRealWindowsAndOfEverySystemsContinuation) {
+  auto zip = testing::maestro_subset();
+  if (!zip) GTEST_SKIP() << "shared data absent: ../shared/data/maestro-asap-subset.zip not found (set SCOREJAM_MAESTRO)";
+  auto dir = testing::scratch_dir("Cli.EvalLikelihoodGivesTheBitsOfTheRealWindowsAndOfEverySystemsContinuation");
+  auto run = scorejam("eval --data " + zip->string() + " --pieces 2 --prompts-per-piece 1 --seconds 4 --steps 3 --guidance 1 " +
+                          "--baselines real random --pictures 0 --likelihood --likelihood-prompts 2 " +
+                          "--likelihood-tolerance 0.1 -o " + (dir / "out").string(),
+                      dir);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto table = slurp(dir / "out" / "table.md");
+  EXPECT_TRUE(contains(table, "rtol = atol = 0.1")) << table;
+  EXPECT_TRUE(contains(table, "| the pianist's real window (prompt + continuation), nothing known | -")) << table;
+  for (const char* row : {"| real | -", "| random | -", "| scorejam-default (pc 3) | -"})
+    EXPECT_TRUE(contains(table, row)) << row << " is not a row of bits\n" << table;
+  auto bad = scorejam("eval --data " + zip->string() + " --likelihood --likelihood-tolerance 0", dir);
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_TRUE(contains(bad.err, "--likelihood-tolerance")) << bad.err;
+}
+
 TEST(Cli, RollOfADataSetWithoutIndexAsksForOne) {
   auto dir = testing::scratch_dir("Cli.RollOfADataSetWithoutIndexAsksForOne");
   auto run = scorejam("roll " + dir.string(), dir);
