@@ -15,6 +15,21 @@
 
 namespace scorejam {
 
+double dequantisation_offset_bits(const RollFormat& format, int channels) {
+  double sum = 0;
+  const auto picked = model_channels(format, channels);
+  for (const auto c : picked) {
+    switch (c) {
+      case RollChannel::kOnset:
+      case RollChannel::kFrame:
+      case RollChannel::kPedal: sum += -std::log2(2.0); break;
+      case RollChannel::kVelocity: sum += -std::log2(2.0 / 127.0); break;
+      case RollChannel::kOnsetOffset: break;
+    }
+  }
+  return sum / static_cast<double>(picked.size());
+}
+
 at::Tensor LikelihoodResult::bits_per_dim() const { return nll_nats / (static_cast<double>(dims) * std::log(2.0)); }
 
 namespace {

@@ -44,6 +44,14 @@ struct LikelihoodResult {
   at::Tensor bits_per_dim() const;
 };
 
+// The dequantisation offset (Song et al.'s `offset` in likelihood.py, 7 bits for 8-bit images in
+// [-1, 1]): bits per dimension to add to the differential figure for the code length of the roll's
+// discrete values under uniform dequantisation, -log2 of each channel's bin width in the model's
+// [-1, 1] scale, averaged over the model's channels. Onset and frame and pedal are two-valued
+// (bins of width 2: -1 bit), velocity has 128 levels (bins of 2/127: +5.99 bits), the onset offset
+// is continuous (0). Of the 3-channel roll: +1.33 bits per dimension.
+double dequantisation_offset_bits(const RollFormat& format, int channels);
+
 // x: [B, C, H, W] in the model's scale. region: undefined (every dimension counts) or [B, 1 or C,
 // H, W] with 1 where a dimension counts. Throws std::invalid_argument for a wrong shape, a region
 // that counts nothing, a value outside [-1.5, 1.5], or a non-finite score (naming it).

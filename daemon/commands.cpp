@@ -288,23 +288,25 @@ std::string likelihood_section(const std::string& label, const fs::path& path, c
     prompt_notes.push_back(prompts[i].prompt);
     real.push_back(cut(prompts[i].real));
   }
-  auto row = [](const std::string& name, const WindowBits& bits) {
+  const double offset = dequantisation_offset_bits(spec.roll, spec.net.channels);
+  auto row = [offset](const std::string& name, const WindowBits& bits) {
     const auto [dim, dim_ci] = mean_ci(bits.bits_per_dim);
     const auto [note, note_ci] = mean_ci(bits.bits_per_note);
-    return fmt::format("| {} | {:.4f} ± {:.4f} | {:.1f} ± {:.1f} | {} | {:.1f} |\n", name, dim, dim_ci, note, note_ci,
-                       bits.nfe, bits.wall_s);
+    return fmt::format("| {} | {:.4f} ± {:.4f} | {:.4f} | {:.1f} ± {:.1f} | {} | {:.1f} |\n", name, dim, dim_ci,
+                       dim + offset, note, note_ci, bits.nfe, bits.wall_s);
   };
   spdlog::info("eval --likelihood: {} on {} prompts (ODE tolerance {})", label, n, command.likelihood_tolerance);
   std::string text = fmt::format(
       "\n## Likelihood under {}\n\nBits of {} prompts' windows ({} frames at {} fps), by the probability-flow ODE "
       "(rtol = atol = {}, one Rademacher probe); mean ± 95% CI. Differential bits of the model's [-1, 1] roll at t = eps: "
-      "comparable between models of the same representation, frame rate and window only.\n\n"
-      "| windows | bits/dim | bits/note | NFE | s |\n|---|---|---|---|---|\n",
-      label, n, spec.window_frames, spec.roll.fs_hz, command.likelihood_tolerance);
+      "comparable between models of the same representation, frame rate and window only. With the dequantisation "
+      "offset: plus {:.3f} bits per dimension, -log2 of each channel's bin width (core/likelihood.h).\n\n"
+      "| windows | bits/dim | + offset | bits/note | NFE | s |\n|---|---|---|---|---|---|\n",
+      label, n, spec.window_frames, spec.roll.fs_hz, command.likelihood_tolerance, offset);
   text += row("the pianist's real window (prompt + continuation), nothing known",
               note_window_bits(loaded.ema, spec, prompt_notes, real, options.prompt_seconds, false, config));
   text += "\nThe continuation's first half window given the prompt (conditional bits; fewer is likelier):\n\n"
-          "| system | bits/dim | bits/note | NFE | s |\n|---|---|---|---|---|\n";
+          "| system | bits/dim | + offset | bits/note | NFE | s |\n|---|---|---|---|---|---|\n";
   for (std::size_t s = 0; s < systems.size(); ++s) {
     if (systems[s].name == "silence") continue;  // no notes: bits per note undefined
     std::vector<std::vector<Note>> continuations;

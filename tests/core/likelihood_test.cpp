@@ -165,5 +165,18 @@ TEST(Likelihood, AGridWindowCountsTheNotesAfterItsKnownFramesAndCanBeCancelled) 
   EXPECT_THROW(grid_window_bits(net, spec, notes, {}, 8, loose), SamplingCancelled);
 }
 
+// Song et al.'s offset for 8-bit data in [-1, 1] is 7 bits (bins of 2/256); the roll's channels
+// have bins of 2 (two-valued) and 2/127 (velocity), and the onset offset is continuous.
+TEST(Likelihood, TheDequantisationOffsetIsMinusLog2OfEachChannelsBinWidth) {
+  RollFormat plain;
+  EXPECT_NEAR(dequantisation_offset_bits(plain, 3), (-1 - 1 + std::log2(127.0 / 2)) / 3, 1e-12);
+  EXPECT_NEAR(dequantisation_offset_bits(plain, 1), -1, 1e-12);  // onsets only
+  RollFormat full;
+  full.sustain_pedal = false;
+  full.pedal_channel = true;
+  full.onset_offsets = true;
+  EXPECT_NEAR(dequantisation_offset_bits(full, 5), (-1 - 1 + std::log2(127.0 / 2) - 1 + 0) / 5, 1e-12);
+}
+
 }  // namespace
 }  // namespace scorejam
