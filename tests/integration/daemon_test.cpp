@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -342,7 +343,15 @@ class SurpriseListener {
   static int on_message(const char*, const char* types, lo_arg** argv, int argc, lo_message, void* self) {
     auto* listener = static_cast<SurpriseListener*>(self);
     std::vector<double> args;
-    for (int i = 0; i < argc; ++i) args.push_back(types[i] == 'i' ? argv[i]->i : types[i] == 'f' ? argv[i]->f : NAN);
+    // liblo's arguments sit at 4-byte offsets in the packet, while lo_arg is an 8-byte aligned union:
+    // read each through memcpy, not through the union (UBSan: misaligned member access).
+    for (int i = 0; i < argc; ++i) {
+      std::int32_t n = 0;
+      float f = 0;
+      std::memcpy(&n, argv[i], sizeof n);
+      std::memcpy(&f, argv[i], sizeof f);
+      args.push_back(types[i] == 'i' ? n : types[i] == 'f' ? f : NAN);
+    }
     std::lock_guard lock(listener->mutex_);
     listener->received_.push_back(args);
     return 0;
