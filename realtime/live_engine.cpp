@@ -143,6 +143,12 @@ double rss_mib() {
 
 constexpr std::int64_t kMs = 1'000'000;
 
+std::string fmt_seconds(const std::string& text, double seconds) {
+  char s[32];
+  std::snprintf(s, sizeof s, "%g s", seconds);
+  return text + s;
+}
+
 void trace(const LiveListener& listener, const TraceRecord& record) {
   if (listener.trace) listener.trace(format_trace(record));
 }
@@ -654,6 +660,11 @@ void LiveEngine::surprise_loop() {
     }
     SurpriseReport report;
     report.requested = requested;
+    report.seconds = (spec.window_frames - spec.window_frames / 2) / spec.roll.fs_hz;
+    if (std::none_of(notes.begin(), notes.end(), [&](const GridNote& g) { return g.onset_frame >= spec.window_frames / 2; })) {
+      if (listener_.event) listener_.event(fmt_seconds("surprise: no note struck in the last ", report.seconds));
+      continue;  // nothing to measure: no solve
+    }
     try {
       if (path != loaded_path) {  // its own copy, on the CPU: nothing shared with the generator
         net = scorejam::load_checkpoint(path).ema;
@@ -664,12 +675,6 @@ void LiveEngine::surprise_loop() {
       likelihood.rtol = likelihood.atol = config_.surprise_tolerance;
       likelihood.cancel = &quitting_;
       const auto bits = grid_window_bits(net, spec, notes, pedal, spec.window_frames / 2, likelihood);
-      report.seconds = (spec.window_frames - spec.window_frames / 2) / spec.roll.fs_hz;
-      if (bits.notes == 0) {
-        if (listener_.event)
-          listener_.event("surprise: no note struck in the last " + std::to_string(report.seconds) + " s");
-        continue;
-      }
       report.bits_per_note = bits.bits_per_note;
       report.bits_per_dim = bits.bits_per_dim;
       report.notes = bits.notes;
