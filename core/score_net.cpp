@@ -125,10 +125,12 @@ void ScoreNetImpl::prepare_weights() {
 
 torch::Tensor ScoreNetImpl::conv(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                                  int64_t stride, int64_t padding) const {
-  // Two-element strides and paddings: LibTorch's profiler counts a convolution's FLOPs only then.
-  const std::vector<int64_t> strides{stride, stride}, paddings{padding, padding};
-  if (!compute_.bf16) return torch::conv2d(x, weight, bias, strides, paddings);
-  return torch::conv2d(x, weight.to(torch::kBFloat16), bias.defined() ? bias.to(torch::kBFloat16) : bias, strides, paddings);
+  // Two-element strides, paddings and dilations: LibTorch's profiler counts a convolution's FLOPs
+  // only then (and warns for every call otherwise).
+  const std::vector<int64_t> strides{stride, stride}, paddings{padding, padding}, dilations{1, 1};
+  if (!compute_.bf16) return torch::conv2d(x, weight, bias, strides, paddings, dilations);
+  return torch::conv2d(x, weight.to(torch::kBFloat16), bias.defined() ? bias.to(torch::kBFloat16) : bias, strides,
+                       paddings, dilations);
 }
 
 // A stride-2, 3 x 3 transposed convolution as one ordinary 2 x 2 convolution with four times the
@@ -151,7 +153,7 @@ torch::Tensor subpixel_conv_transposed(const torch::Tensor& x, const torch::Tens
   if (x.is_contiguous(torch::MemoryFormat::ChannelsLast)) w = w.contiguous(torch::MemoryFormat::ChannelsLast);
   const auto b = bias.defined() ? bias.repeat_interleave(4) : bias;
   const auto padded = padding == 1 ? torch::constant_pad_nd(x, {0, 1, 0, 1}) : torch::constant_pad_nd(x, {1, 1, 1, 1});
-  auto y = torch::pixel_shuffle(torch::conv2d(padded, w, b, at::IntArrayRef{1, 1}, at::IntArrayRef{0, 0}), 2);
+  auto y = torch::pixel_shuffle(torch::conv2d(padded, w, b, at::IntArrayRef{1, 1}, at::IntArrayRef{0, 0}, at::IntArrayRef{1, 1}), 2);
   if (padding == 0)
     y = y.slice(2, 0, 2 * x.size(2) + 1 + output_padding[0]).slice(3, 0, 2 * x.size(3) + 1 + output_padding[1]);
   return y;
@@ -295,12 +297,12 @@ torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor&
     const auto h32 = h.to(torch::kFloat).contiguous();
     auto qkv = torch::conv2d(torch::group_norm(h32, attn_norm_->options.num_groups(), attn_norm_->weight, attn_norm_->bias,
                                                attn_norm_->options.eps()),
-                             attn_qkv_->weight, attn_qkv_->bias, at::IntArrayRef{1, 1}, at::IntArrayRef{0, 0})
+                             attn_qkv_->weight, attn_qkv_->bias, at::IntArrayRef{1, 1}, at::IntArrayRef{0, 0}, at::IntArrayRef{1, 1})
                    .reshape({b, 3, c, hh * ww});
     auto q = qkv.select(1, 0).transpose(1, 2), k = qkv.select(1, 1), v = qkv.select(1, 2).transpose(1, 2);
     auto weights = torch::softmax(torch::bmm(q, k) / std::sqrt(static_cast<double>(c)), -1);
     auto attended = torch::conv2d(torch::bmm(weights, v).transpose(1, 2).reshape({b, c, hh, ww}), attn_out_->weight,
-                                  attn_out_->bias, at::IntArrayRef{1, 1}, at::IntArrayRef{0, 0});
+                                  attn_out_->bias, at::IntArrayRef{1, 1}, at::IntArrayRef{0, 0}, at::IntArrayRef{1, 1});
     if (bf16) attended = attended.to(torch::kBFloat16);
     if (nhwc) attended = attended.contiguous(torch::MemoryFormat::ChannelsLast);
     h = h + attended;
