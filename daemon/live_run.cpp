@@ -13,6 +13,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <thread>
 #include <tuple>
@@ -22,6 +23,7 @@
 #include "daemon/osc_server.h"
 #include "daemon/session.h"
 #include "realtime/live_engine.h"
+#include "realtime/midi_connection.h"
 #include "realtime/midi_ports.h"
 #include "realtime/replay.h"
 #include "realtime/reproduce.h"
@@ -85,7 +87,8 @@ std::string describe_changes(const LiveSettings& a, const LiveSettings& b) {
 // in the session log, so a session can be replayed from its seed, inputs and changes.
 class LoggedControl final : public LiveControl {
  public:
-  LoggedControl(LiveControl& inner, SessionRecorder* recorder) : inner_(inner), recorder_(recorder) {}
+  LoggedControl(LiveControl& inner, SessionRecorder* recorder, std::function<std::string()> midi_state)
+      : inner_(inner), recorder_(recorder), midi_state_(std::move(midi_state)) {}
   void start() override {
     inner_.start();
     note("start");
@@ -109,7 +112,11 @@ class LoggedControl final : public LiveControl {
     inner_.load_checkpoint(file_name);
     note("loaded model " + file_name);
   }
-  LiveStatus status() const override { return inner_.status(); }
+  LiveStatus status() const override {
+    auto s = inner_.status();
+    s.midi = midi_state_();
+    return s;
+  }
   void request_surprise() override { inner_.request_surprise(); }
 
  private:
@@ -119,6 +126,7 @@ class LoggedControl final : public LiveControl {
   }
   LiveControl& inner_;
   SessionRecorder* recorder_;
+  std::function<std::string()> midi_state_;
 };
 
 // From here on the process exits (0) after `grace` even if what is left (`what`) still waits.
@@ -170,18 +178,18 @@ int run_live(const RunCommand& command, const Config& config) {
   if (replay) replay_file = read_midi_file(command.replay);
 
   moodycamel::ConcurrentQueue<TimedMidi> input(4096);
-  std::unique_ptr<MidiOutput> midi_out;
-  std::unique_ptr<MidiInput> midi_in;
+  std::unique_ptr<MidiConnection> midi;  // none when replaying
   NullSink null_sink;
   if (!replay) {
-    std::string why;
-    const auto api = resolve_midi_api(midi_api_from_string(config.midi.api), &why);
-    spdlog::info("MIDI: {}", why);
-    midi_out = std::make_unique<MidiOutput>(config.midi, api);
-    midi_in = std::make_unique<MidiInput>(config.midi, api, input);
-    spdlog::info("MIDI in: {}; MIDI out: {}", midi_in->port_name(), midi_out->port_name());
+    // With no MIDI system yet (JACK not started), the daemon runs anyway and waits for one.
+    midi = std::make_unique<MidiConnection>(config.midi, input);
+    if (midi->open()) {
+      spdlog::info("MIDI: {}", midi->state());
+    } else {
+      spdlog::warn("MIDI: {}", midi->waiting_for());
+    }
   }
-  Scheduler scheduler(replay ? static_cast<MidiSink&>(null_sink) : *midi_out, config.scheduler);
+  Scheduler scheduler(replay ? static_cast<MidiSink&>(null_sink) : *midi, config.scheduler);
   scheduler.start();
   const auto sched_stats = scheduler.stats();
   if (config.scheduler.realtime_priority && !sched_stats.realtime_priority)
@@ -191,7 +199,7 @@ int run_live(const RunCommand& command, const Config& config) {
     spdlog::info("scheduler: SCHED_FIFO priority {}{}", config.scheduler.priority,
                  sched_stats.memory_locked ? ", buffers locked in memory" : "");
   // On JACK the output's sender thread is the scheduler's last step: the same priority.
-  if (midi_out && sched_stats.realtime_priority && !midi_out->set_realtime_priority(config.scheduler.priority))
+  if (midi && sched_stats.realtime_priority && !midi->set_realtime_priority(config.scheduler.priority))
     spdlog::warn("MIDI out: real-time priority for the JACK sender thread refused");
 
   const auto origin = now_ns();
@@ -253,7 +261,9 @@ int run_live(const RunCommand& command, const Config& config) {
     spdlog::info("model {} on {}: warm, {:.1f} ms per network evaluation; {} with {} steps", s.checkpoint, s.device,
                  ms_per_nfe, to_string(s.settings.sampler.kind), s.settings.sampler.steps);
   }
-  LoggedControl control(engine, recorder.get());
+  LoggedControl control(engine, recorder.get(), [&midi, replay] {
+    return replay ? std::string("replay: no MIDI ports") : midi->state();
+  });
   if (config.osc.enabled) {
     osc = std::make_unique<OscServer>(io, config.osc, control);
   }
@@ -291,18 +301,10 @@ int run_live(const RunCommand& command, const Config& config) {
   boost::asio::steady_timer poll_timer(io);
   std::function<void(const boost::system::error_code&)> on_poll = [&](const boost::system::error_code& ec) {
     if (ec) return;
-    for (auto [event, what, why] :
-         {std::tuple{midi_in ? midi_in->poll() : PortEvent::kNone, std::string("input"), midi_in ? midi_in->last_error() : ""},
-          std::tuple{midi_out ? midi_out->poll() : PortEvent::kNone, std::string("output"),
-                     midi_out ? midi_out->last_error() : ""}}) {
-      if (event == PortEvent::kLost) {
-        listener.event("MIDI " + what + " port lost" + (why.empty() ? "" : " (" + why + ")") +
-                       "; notes ended, waiting for it to come back");
-        engine.panic();
-      } else if (event == PortEvent::kReconnected) {
-        listener.event("MIDI " + what + " port back; reconnected");
-        engine.panic();  // the fresh connection gets the all-notes-off sequence too
-      }
+    if (midi) {
+      const auto polled = midi->poll();
+      for (const auto& line : polled.lines) listener.event(line);
+      if (polled.silence) engine.panic();  // a fresh connection gets the all-notes-off sequence too
     }
     if (replay_done && !engine.answering()) {
       spdlog::info("replay: the file has been played and answered");

@@ -133,6 +133,7 @@ std::vector<std::pair<std::string, OscValue>> status_pairs(const LiveStatus& s) 
       {"answer_seconds", f(set.answer_seconds)},
       {"checkpoint", s.checkpoint},
       {"device", s.device},
+      {"midi", s.midi},
       {"answers", i(s.answers)},
       {"first_note_ms_p50", f(s.first_note_ms_p50)},
       {"first_note_ms_p95", f(s.first_note_ms_p95)},

@@ -34,6 +34,7 @@ struct LiveStatus {
   LiveSettings settings;
   std::string checkpoint;            // file name of the model in use
   std::string device;                // cpu or cuda
+  std::string midi;                  // the MIDI ports ("jack: in ..., out ...") or what is waited for
   // Latency from the detected pause to the first answering note.
   std::int64_t answers = 0;
   double first_note_ms_p50 = 0, first_note_ms_p95 = 0;

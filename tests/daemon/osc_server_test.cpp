@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <lo/lo.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -12,6 +13,11 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -529,7 +535,7 @@ TEST_F(OscServerTest, StatusReplyCarriesEveryStatusFieldAsKeyValuePairs) {
   const auto pairs = status_pairs(*reply);
   const std::set<std::string> expected_keys = {
       "playing", "state", "mode", "sampler", "steps", "snr", "corrector_steps", "temperature", "guidance", "guidance_t_min", "seed", "atol",
-      "rtol", "eps", "onset_threshold", "frame_threshold", "pause_ms", "answer_seconds", "checkpoint", "device",
+      "rtol", "eps", "onset_threshold", "frame_threshold", "pause_ms", "answer_seconds", "checkpoint", "device", "midi",
       "answers", "first_note_ms_p50", "first_note_ms_p95", "answers_prepared", "answers_opening_rest", "windows", "windows_late", "window_ms_p50",
       "window_ms_max", "deadline_ms", "steps_in_use", "notes_thinned", "events_sent", "lateness_us_p50", "lateness_us_p99",
       "lateness_us_max", "rss_mib", "surprises", "surprise_bits_per_note", "surprise_ms_last"};
@@ -680,6 +686,55 @@ TEST_F(OscServerTest, BusyPortIsAnErrorNamingAddressAndPort) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("127.0.0.1:" + std::to_string(port())), std::string::npos) << e.what();
   }
+}
+
+// examples/scorejam.maxpat, checked without Max: every message box that sends to /scorejam/ names
+// an address of the command table, and sent over UDP as Max would send it (a number box's $1 given
+// the lowest value the address's documented range allows) it is accepted and replied /done.
+TEST_F(OscServerTest, EveryMessageOfTheMaxPatchIsACommandThatIsAccepted) {
+  std::ifstream in(std::string(SCOREJAM_SOURCE_DIR) + "/examples/scorejam.maxpat");
+  ASSERT_TRUE(in) << "examples/scorejam.maxpat not found";
+  const auto patch = nlohmann::json::parse(in);  // throws, naming the place, on a broken patch
+  std::map<std::string, std::string> arguments_of;
+  for (const auto& c : osc_commands()) arguments_of[c.address] = c.arguments;
+  start();
+  int messages = 0;
+  for (const auto& entry : patch.at("patcher").at("boxes")) {
+    const auto& box = entry.at("box");
+    if (box.value("maxclass", "") != "message") continue;
+    const std::string text = box.value("text", "");
+    if (text.rfind("/scorejam/", 0) != 0) continue;
+    std::istringstream words(text);
+    std::string address, word;
+    words >> address;
+    ASSERT_TRUE(arguments_of.count(address)) << "the Max patch sends " << address << ", which is not in the command table";
+    std::vector<Arg> args;
+    while (words >> word) {
+      if (word == "$1") {
+        // The lowest value of the documented range ("<steps: int 1..1000>"), as an int where the
+        // setting is one: what a number box at its minimum sends.
+        static const std::regex range(R"((int )?(-?[0-9.]+)\.\.)");
+        std::smatch m;
+        ASSERT_TRUE(std::regex_search(arguments_of[address], m, range)) << address << " takes a number without a range";
+        if (m[1].matched)
+          args.emplace_back(static_cast<std::int32_t>(std::stoi(m[2].str())));
+        else
+          args.emplace_back(std::stof(m[2].str()));
+      } else if (std::all_of(word.begin(), word.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+        args.emplace_back(static_cast<std::int32_t>(std::stoi(word)));
+      } else {
+        args.emplace_back(word);
+      }
+    }
+    client_.send(port(), address, args);
+    if (address == "/scorejam/status")  // the one command answered with its figures, not /done
+      EXPECT_TRUE(client_.wait_for(std::string(kOscStatusReply))) << "no status reply to the Max patch's '" << text << "'";
+    else
+      EXPECT_TRUE(replied_done(client_, address)) << "the Max patch's message '" << text << "'";
+    ++messages;
+  }
+  EXPECT_GE(messages, 10) << "the Max patch has fewer message boxes than it had";
+  EXPECT_EQ(counters().errors, 0);
 }
 
 }  // namespace

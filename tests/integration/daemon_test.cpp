@@ -17,6 +17,7 @@
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "tests/core/test_support.h"
@@ -45,18 +46,21 @@ int free_udp_port() {
 // the test process dies first (a crashed test left four daemons polling for an hour once).
 class Daemon {
  public:
-  Daemon(const std::filesystem::path& dir, const std::vector<std::string>& args) : dir_(dir) {
+  // `program` (scorejam by default) with `args`; its output goes to `log_name` in `dir`.
+  Daemon(const std::filesystem::path& dir, const std::vector<std::string>& args, const std::string& program = SCOREJAM_EXE,
+         const std::string& log_name = "daemon.log")
+      : dir_(dir), log_name_(log_name) {
     const pid_t parent = ::getpid();
     pid_ = ::fork();
     if (pid_ == 0) {
       if (::prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || ::getppid() != parent) std::_Exit(126);
-      const auto out = (dir / "daemon.log").string();
+      const auto out = (dir / log_name).string();
       std::freopen(out.c_str(), "w", stdout);
       ::dup2(::fileno(stdout), 2);
-      std::vector<char*> argv{const_cast<char*>(SCOREJAM_EXE)};
+      std::vector<char*> argv{const_cast<char*>(program.c_str())};
       for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
       argv.push_back(nullptr);
-      ::execv(SCOREJAM_EXE, argv.data());
+      ::execv(program.c_str(), argv.data());
       std::_Exit(127);
     }
   }
@@ -85,10 +89,11 @@ class Daemon {
     if (exited_ || ::waitpid(pid_, &status, WNOHANG) == pid_) exited_ = true;
     return !exited_;
   }
-  std::string log() const { return testing::slurp(dir_ / "daemon.log"); }
+  std::string log() const { return testing::slurp(dir_ / log_name_); }
 
  private:
   std::filesystem::path dir_;
+  std::string log_name_;
   pid_t pid_ = -1;
   bool exited_ = false;
 };
@@ -361,6 +366,80 @@ class SurpriseListener {
   std::vector<std::vector<double>> received_;
 };
 
+// The daemon's status over OSC, as a patch asks for it: /scorejam/status.reply's pairs, numbers
+// as text ("8", "0.9"); empty when no reply came within 5 s.
+std::map<std::string, std::string> osc_status(int osc_port) {
+  lo_server server = lo_server_new(nullptr, nullptr);
+  lo_address to = lo_address_new("127.0.0.1", std::to_string(osc_port).c_str());
+  std::map<std::string, std::string> pairs;
+  lo_server_add_method(
+      server, "/scorejam/status.reply", nullptr,
+      [](const char*, const char* types, lo_arg** argv, int argc, lo_message, void* user) {
+        auto& out = *static_cast<std::map<std::string, std::string>*>(user);
+        // liblo's arguments sit at 4-byte offsets: read each through memcpy or a char pointer, not
+        // through the 8-byte aligned union (UBSan: misaligned member access).
+        const auto text = [&](int i) -> std::string {
+          if (types[i] == 's') return reinterpret_cast<const char*>(argv[i]);
+          if (types[i] == 'i') {
+            std::int32_t n = 0;
+            std::memcpy(&n, argv[i], sizeof n);
+            return std::to_string(n);
+          }
+          float f = 0;
+          std::memcpy(&f, argv[i], sizeof f);
+          std::ostringstream o;
+          o << f;
+          return o.str();
+        };
+        for (int i = 0; i + 1 < argc; i += 2) out[text(i)] = text(i + 1);
+        return 0;
+      },
+      &pairs);
+  lo_send_from(to, server, LO_TT_IMMEDIATE, "/scorejam/status", "");
+  const auto until = Clock::now() + 5s;
+  while (pairs.empty() && Clock::now() < until) lo_server_recv_noblock(server, 50);
+  lo_address_free(to);
+  lo_server_free(server);
+  return pairs;
+}
+
+// Started before its MIDI system, as systemd may start it before JACK: the daemon comes up anyway
+// (OSC answers, the model is warm), says what it waits for and how to start it, and makes its ports
+// as soon as a JACK server is there, then answers a phrase.
+TEST_F(DaemonTest, StartedBeforeJackItWaitsAndMakesItsPortsWhenJackComesUp) {
+  // The fixture's daemon leaves first, closing its JACK clients (a killed one leaves jackd waiting
+  // on it for more than the 5 s its SIGTERM is given).
+  ASSERT_EQ(daemon_->signal_and_wait(SIGTERM, 10s), 0) << daemon_->log();
+  jack_.stop();
+  // This test's own clients died with the server (see SurvivesTheJackServerGoingAndComingBack).
+  abandoned().push_back(keyboard_.release());
+  abandoned().push_back(synth_in_.release());
+  // A log of its own: the first daemon's log says "OSC: listening" too.
+  daemon_ = std::make_unique<Daemon>(dir_,
+                                     std::vector<std::string>{"--config", (dir_ / "live.toml").string(), "--threads", "1",
+                                                              "run", "--no-session", "--midi-api", "jack", "--osc-port",
+                                                              std::to_string(osc_port_)},
+                                     SCOREJAM_EXE, "daemon-before-jack.log");
+  ASSERT_TRUE(wait_for_log("OSC: listening", 60s)) << daemon_->log();
+  EXPECT_TRUE(testing::contains(daemon_->log(), "waiting for a MIDI system: MIDI api 'jack': no JACK server")) << daemon_->log();
+  EXPECT_TRUE(testing::contains(daemon_->log(), "jackd --no-realtime -d dummy")) << "the log says how to start it\n"
+                                                                                   << daemon_->log();
+  const auto waiting = osc_status(osc_port_)["midi"];
+  EXPECT_EQ(waiting.rfind("waiting for a MIDI system", 0), 0u) << "status midi = '" << waiting << "'";
+  ASSERT_TRUE(daemon_->running());
+
+  jack_.start();
+  ASSERT_TRUE(jack_.ok()) << jack_.log();
+  ASSERT_NO_FATAL_FAILURE(connect_clients());
+  ASSERT_TRUE(wait_for_log("(it was waited for)", 10s)) << daemon_->log();
+  const auto open = osc_status(osc_port_)["midi"];
+  EXPECT_EQ(open.rfind("jack: in scorejam:in", 0), 0u) << "status midi = '" << open << "'";
+  clear_heard();
+  ASSERT_TRUE(phrase_answered(1)) << "no answer once JACK was there" << jack_report() << "\n" << daemon_->log();
+  EXPECT_EQ(daemon_->signal_and_wait(SIGTERM, 10s), 0) << daemon_->log();
+  EXPECT_EQ(unbalanced(), 0);
+}
+
 // The live surprise end to end: after a phrase played through JACK, a subscriber gets its bits per
 // note (and again on request), while the answer is played without a late window.
 TEST_F(DaemonTest, TheSurpriseOfAPhraseReachesAnOscSubscriberWithoutALateWindow) {
@@ -454,6 +533,69 @@ TEST_F(DaemonTest, OscStopSilencesAndNothingMoreIsPlayed) {
   EXPECT_EQ(heard().size(), count);
   EXPECT_EQ(unbalanced(), 0) << jack_report();
   EXPECT_EQ(daemon_->signal_and_wait(SIGTERM, 10s), 0) << daemon_->log();
+}
+
+// examples/scorejam.pd run for real: Pure Data (Debian's puredata-core, headless) opens the patch
+// and a harness that listens to its [s scorejam-note], against a running daemon. The harness sends
+// the patch's own inlet, [r scorejam-cmd], what a performer clicks: steps 8, temperature 0.9,
+// subscribe, status. The daemon's state changes, the patch prints the /scorejam/status.reply it got,
+// and notes the daemon plays reach the patch as /scorejam/note. The daemon plays solo with no MIDI
+// system (it waits for one), so no JACK server is needed. The patch's ports (9110, 9111) are moved
+// to free ones in a copy, so that tests can run side by side.
+TEST(PureData, TheExamplePatchSteersTheDaemonAndHearsItsStatusAndNotes) {
+  const std::string pd = "/usr/bin/pd";
+  ASSERT_EQ(::access(pd.c_str(), X_OK), 0) << pd << " is not there: .ci/bootstrap installs Debian's puredata-core";
+  testing::point_jack_at_no_server();
+  const auto dir = testing::scratch_dir("pure_data_patch");
+  const int osc_port = free_udp_port(), note_port = free_udp_port();
+  std::string patch = testing::slurp(std::filesystem::path(SCOREJAM_SOURCE_DIR) / "examples" / "scorejam.pd");
+  ASSERT_TRUE(testing::contains(patch, "connect 127.0.0.1 9110")) << "the patch no longer connects to 9110";
+  ASSERT_TRUE(testing::contains(patch, "netreceive -u -b 9111")) << "the patch no longer listens on 9111";
+  for (const auto& [from, to] : {std::pair{std::string("9110"), std::to_string(osc_port)},
+                                 std::pair{std::string("9111"), std::to_string(note_port)}})
+    for (std::size_t at = patch.find(from); at != std::string::npos; at = patch.find(from, at + to.size()))
+      patch.replace(at, from.size(), to);
+  testing::write_text(dir / "scorejam.pd", patch);
+  testing::write_text(dir / "harness.pd",
+                      "#N canvas 0 0 300 200 12;\n#X obj 10 10 r scorejam-note;\n#X obj 10 40 print heard-note;\n"
+                      "#X connect 0 0 1 0;\n");
+  testing::write_text(dir / "live.toml",
+                      "[live]\nmode = \"solo\"\nsampler = \"pc\"\nsteps = 20\n[scheduler]\nrealtime_priority = false\n");
+
+  Daemon daemon(dir, {"--config", (dir / "live.toml").string(), "--threads", "1", "run", "--no-session", "--midi-api", "jack",
+                      "--osc-port", std::to_string(osc_port)});
+  const auto wait_for = [](const Daemon& process, const std::string& text, std::chrono::seconds timeout) {
+    const auto until = Clock::now() + timeout;
+    while (Clock::now() < until) {
+      if (testing::contains(process.log(), text)) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  };
+  ASSERT_TRUE(wait_for(daemon, "OSC: listening", 60s)) << daemon.log();
+  ASSERT_NE(osc_status(osc_port)["steps"], "8");
+
+  const std::string subscribe = "scorejam-cmd subscribe 127.0.0.1 " + std::to_string(note_port);
+  Daemon patch_process(dir,
+                       {"-nogui", "-noaudio", "-nomidi", "-stderr", "-open", (dir / "scorejam.pd").string(), "-open",
+                        (dir / "harness.pd").string(), "-send", "scorejam-cmd steps 8", "-send",
+                        "scorejam-cmd temperature 0.9", "-send", subscribe, "-send", "scorejam-cmd status"},
+                       pd, "pd.log");
+  // The patch got the status reply (its [print scorejam-status]) with the settings it sent.
+  ASSERT_TRUE(wait_for(patch_process, "scorejam-status:", 20s)) << "pd:\n" << patch_process.log() << "\ndaemon:\n" << daemon.log();
+  const auto pd_log = patch_process.log();
+  EXPECT_TRUE(testing::contains(pd_log, "steps 8")) << pd_log;
+  EXPECT_TRUE(testing::contains(pd_log, "temperature 0.9")) << pd_log;
+  // The daemon's own state, asked independently of the patch.
+  auto status = osc_status(osc_port);
+  EXPECT_EQ(status["steps"], "8");
+  EXPECT_EQ(status["temperature"], "0.9");
+  EXPECT_EQ(status["mode"], "solo");
+  // Notes scorejam plays reach the patch (unpacked and passed on to [s scorejam-note]).
+  EXPECT_TRUE(wait_for(patch_process, "heard-note:", 60s)) << "pd:\n" << patch_process.log() << "\ndaemon:\n" << daemon.log();
+  EXPECT_TRUE(patch_process.running()) << patch_process.log();
+  patch_process.signal_and_wait(SIGTERM, 5s);
+  EXPECT_EQ(daemon.signal_and_wait(SIGTERM, 10s), 0) << daemon.log();
 }
 
 }  // namespace

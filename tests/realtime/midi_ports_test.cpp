@@ -23,6 +23,7 @@
 
 #include <gtest/gtest.h>
 
+#include "realtime/midi_connection.h"
 #include "tests/realtime/jack_server.h"
 #include "tests/realtime/rt_guard.h"
 
@@ -470,6 +471,62 @@ TEST_F(MidiPortsTest, OutputSendAllocatesNothingAndTakesNoLock) {
   EXPECT_EQ(counts.frees, 0);
   EXPECT_EQ(counts.locks, 0);
   EXPECT_GE(synth.wait_for(100).size(), 1u) << "the sends should have gone out through RtMidi";
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting for the MIDI system (the daemon started before JACK)
+
+// No JACK server yet: the connection waits and says what for and how to start it; what the
+// scheduler sends meanwhile is dropped and counted, without a lock or an allocation; once a server
+// runs, poll() makes the ports, asks for silence, and messages go out.
+TEST_F(MidiPortsTest, AConnectionMadeBeforeTheServerWaitsThenMakesItsPortsAndSends) {
+  jack_.stop();
+  config_.api = "jack";
+  MidiConnection midi(config_, queue_);
+  EXPECT_FALSE(midi.open());
+  EXPECT_NE(midi.state().find("waiting for a MIDI system: MIDI api 'jack': no JACK server"), std::string::npos)
+      << midi.state();
+  EXPECT_NE(midi.state().find("jackd --no-realtime -d dummy"), std::string::npos) << midi.state();
+  rt_guard::reset();
+  std::thread([&] {
+    rt_guard::watch_this_thread();
+    midi.send(kNoteOn.data(), kNoteOn.size());
+    midi.send(kNoteOff.data(), kNoteOff.size());
+    rt_guard::unwatch_this_thread();
+  }).join();
+  const auto counts = rt_guard::counts();
+  EXPECT_EQ(counts.allocations, 0);
+  EXPECT_EQ(counts.locks, 0);
+  EXPECT_EQ(midi.dropped_while_waiting(), 2);
+  const auto still = midi.poll();
+  EXPECT_TRUE(still.lines.empty()) << "the same reason is said once, not at every poll";
+  EXPECT_FALSE(still.silence);
+
+  jack_.start();
+  ASSERT_TRUE(jack_.ok()) << jack_.log();
+  MidiConnection::Poll opened;
+  const auto deadline = Clock::now() + kWait;
+  while (!midi.open() && Clock::now() < deadline) {
+    opened = midi.poll();
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  ASSERT_TRUE(midi.open()) << midi.state();
+  EXPECT_TRUE(opened.silence);
+  ASSERT_FALSE(opened.lines.empty());
+  EXPECT_NE(opened.lines.front().find("(it was waited for)"), std::string::npos) << opened.lines.front();
+  EXPECT_EQ(midi.state().rfind("jack: in scorejam:in, out scorejam-out:out", 0), 0u) << midi.state();
+  EXPECT_TRUE(midi.waiting_for().empty());
+
+  Listener synth("synth", "scorejam-out:out");
+  synth.wait_until_flowing(*midi.output());
+  const std::function<std::vector<Bytes>()> attempt = [&] {
+    midi.send(kNoteOn.data(), kNoteOn.size());
+    midi.send(kNoteOff.data(), kNoteOff.size());
+    synth.wait_for(2);
+    return synth.take_all();
+  };
+  EXPECT_EQ(deliver(attempt, std::vector<Bytes>{kNoteOn, kNoteOff}, [] {}), (std::vector<Bytes>{kNoteOn, kNoteOff}));
+  EXPECT_EQ(midi.dropped_while_waiting(), 2);
 }
 
 // ---------------------------------------------------------------------------------------------
