@@ -52,14 +52,14 @@ TEST(OscCommands, RepliesOfScorejamAreRecognisedAsSuch) {
 namespace scorejam {
 namespace {
 
-// The README shows the address space as `scorejam run --help-osc` prints it: the two cannot drift.
-TEST(OscHelp, ReadmeShowsTheHelpTextVerbatim) {
-  std::ifstream in(std::string(SCOREJAM_SOURCE_DIR) + "/README.md");
-  ASSERT_TRUE(in) << "README.md not found beside the tests";
-  std::ostringstream readme;
-  readme << in.rdbuf();
-  EXPECT_NE(readme.str().find(osc_help()), std::string::npos)
-      << "README.md's OSC section differs from osc_help(): paste `scorejam run --help-osc` into it";
+// docs/osc.md shows the address space as `scorejam run --help-osc` prints it: the two cannot drift.
+TEST(OscHelp, DocsShowTheHelpTextVerbatim) {
+  std::ifstream in(std::string(SCOREJAM_SOURCE_DIR) + "/docs/osc.md");
+  ASSERT_TRUE(in) << "docs/osc.md not found in the source tree";
+  std::ostringstream doc;
+  doc << in.rdbuf();
+  EXPECT_NE(doc.str().find(osc_help()), std::string::npos)
+      << "docs/osc.md's address space differs from osc_help(): paste `scorejam run --help-osc` into it";
 }
 
 }  // namespace
