@@ -195,9 +195,9 @@ OscCommand load_checkpoint_command() {
     return done(address);
   };
   return {address, arguments,
-          "loads a checkpoint from the configured model folder (a bare file name, no '/' or '..'); "
-          "on failure the current model stays",
-          handler};
+          "loads a checkpoint from the configured model folder (a bare file name, no '/' or '..') off the "
+          "thread that answers OSC, and replies when the model is in use; on failure the current model stays",
+          handler, /*slow=*/true};
 }
 
 boost::asio::ip::udp::endpoint endpoint_arg(const Args& args, const OscSubscribers& subscribers) {
@@ -309,12 +309,17 @@ const std::vector<OscCommand>& osc_commands() {
   return commands;
 }
 
-OscOutcome run_osc_command(const std::string& address, const Args& args, OscTarget& target) {
-  std::string error;
+const OscCommand* find_osc_command(std::string_view address) {
   const auto& commands = osc_commands();
   const auto command = std::find_if(commands.begin(), commands.end(),
                                     [&](const OscCommand& c) { return c.address == address; });
-  if (command == commands.end()) {
+  return command == commands.end() ? nullptr : &*command;
+}
+
+OscOutcome run_osc_command(const std::string& address, const Args& args, OscTarget& target) {
+  std::string error;
+  const OscCommand* command = find_osc_command(address);
+  if (command == nullptr) {
     error = "unknown address (scorejam run --help-osc lists them)";
   } else {
     try {

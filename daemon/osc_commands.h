@@ -71,10 +71,16 @@ struct OscCommand {
   // Checks the arguments, acts, and returns the reply (/scorejam/done <address> or a .reply).
   // Throws OscCommandError, or lets LiveControl's exceptions through, before changing anything.
   std::function<OscMessage(const std::vector<OscArgument>& args, OscTarget& target)> handler;
+  // A slow command (one that reads files): the server runs it on its control worker thread, off
+  // the io thread that answers the other commands and sends the notes, and replies when it is done
+  // (scsynth's "sequenced commands" likewise). Its handler may use only target.live.
+  bool slow = false;
 };
 
 // The table, in the order the help lists it.
 const std::vector<OscCommand>& osc_commands();
+// The command of `address`; nullptr for none.
+const OscCommand* find_osc_command(std::string_view address);
 
 struct OscOutcome {
   OscMessage reply;   // done, a .reply, or /scorejam/fail <address> <message>

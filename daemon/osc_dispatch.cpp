@@ -58,7 +58,7 @@ std::vector<OscDispatched> dispatch_osc_datagram(const std::uint8_t* data, std::
   for_each_osc_message(data, size, [&](const std::uint8_t* message, std::size_t bytes) {
     const std::string address(reinterpret_cast<const char*>(message));  // validated: NUL-terminated inside
     if (is_osc_reply_address(address)) {
-      out.push_back({OscDispatched::Kind::kIgnored, address, {}});
+      out.push_back({OscDispatched::Kind::kIgnored, address, {}, {}});
       return;
     }
     int result = 0;
@@ -69,7 +69,15 @@ std::vector<OscDispatched> dispatch_osc_datagram(const std::uint8_t* data, std::
     }
     const std::vector<OscArgument> args = arguments_of(parsed);
     lo_message_free(parsed);
-    out.push_back({OscDispatched::Kind::kRan, address, run_osc_command(address, args, target)});
+    if (const OscCommand* command = find_osc_command(address); command != nullptr && command->slow) {
+      out.push_back({OscDispatched::Kind::kDeferred, address, {}, [address, args](LiveControl& live) {
+                       OscSubscribers none;  // a slow command acts on the live control alone
+                       OscTarget alone{live, none};
+                       return run_osc_command(address, args, alone);
+                     }});
+      return;
+    }
+    out.push_back({OscDispatched::Kind::kRan, address, run_osc_command(address, args, target), {}});
   });
   return out;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,13 +18,16 @@ struct OscDispatched {
     kRan,        // looked up in the table: outcome.error says whether it was refused
     kIgnored,    // addressed to one of scorejam's reply addresses: no reply, no change
     kMalformed,  // refused by the validator (the whole datagram) or by liblo (one message)
+    kDeferred,   // a slow command (OscCommand::slow): not run yet; `run` runs it, on any thread
   };
   Kind kind = Kind::kRan;
   std::string address;  // "(malformed)" for a datagram the validator refused
   OscOutcome outcome;   // the reply to send (empty address for kIgnored) and the error, if any
+  std::function<OscOutcome(LiveControl& live)> run;  // kDeferred only
 };
 
-// What each message of the datagram did, in order.
+// What each message of the datagram did, in order. A slow command is returned as kDeferred, with
+// its arguments already read: the caller runs it where it likes.
 std::vector<OscDispatched> dispatch_osc_datagram(const std::uint8_t* data, std::size_t size, OscTarget& target);
 
 }  // namespace scorejam

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
 #include <cstring>
 #include <stdexcept>
 
@@ -40,7 +41,7 @@ std::string endpoint_text(const udp::endpoint& endpoint) {
 }  // namespace
 
 OscServer::OscServer(boost::asio::io_context& io, const OscConfig& config, LiveControl& live)
-    : live_(live), socket_(io), receive_buffer_(kReceiveBufferBytes) {
+    : io_(io), live_(live), socket_(io), receive_buffer_(kReceiveBufferBytes) {
   const udp::endpoint local = resolve(io, config.bind_address, config.port, "bind address");
   boost::system::error_code ec;
   socket_.open(local.protocol(), ec);
@@ -71,12 +72,38 @@ OscServer::OscServer(boost::asio::io_context& io, const OscConfig& config, LiveC
   subscribers_.loopback_only = local.address().is_loopback();
   spdlog::info("OSC: listening on UDP {}:{}, replying to {}", local.address().to_string(), port(),
                reply_to_ ? endpoint_text(*reply_to_) : std::string("the sender"));
+  worker_ = std::thread([this] { work(); });
   receive();
 }
 
 OscServer::~OscServer() {
+  {
+    std::lock_guard lock(jobs_mutex_);
+    quit_ = true;
+    jobs_.clear();  // not started: dropped (the daemon is stopping)
+  }
+  jobs_ready_.notify_all();
+  if (worker_.joinable()) worker_.join();  // a load under way finishes first
   boost::system::error_code ignored;
   socket_.close(ignored);
+}
+
+void OscServer::work() {
+  for (;;) {
+    SlowJob job;
+    {
+      std::unique_lock lock(jobs_mutex_);
+      jobs_ready_.wait(lock, [&] { return quit_ || !jobs_.empty(); });
+      if (quit_) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    OscOutcome outcome = job.run(live_);
+    // Back to the io thread, which owns the socket. After the server is gone the io_context no
+    // longer runs, and the handler is destroyed unrun.
+    boost::asio::post(io_, [this, address = std::move(job.address), outcome = std::move(outcome), from = job.from,
+                            to = job.reply_to] { report(address, outcome, from, to, true); });
+  }
 }
 
 int OscServer::port() const {
@@ -128,20 +155,32 @@ void OscServer::handle_datagram(std::size_t size) {
       case OscDispatched::Kind::kIgnored:
         spdlog::debug("OSC: ignored {} from {}", d.address, endpoint_text(sender_));
         continue;
+      case OscDispatched::Kind::kDeferred: {
+        {
+          std::lock_guard lock(jobs_mutex_);
+          jobs_.push_back({d.address, d.run, sender_, reply_to_ ? *reply_to_ : sender_});
+        }
+        jobs_ready_.notify_one();
+        spdlog::debug("OSC: {} from {}: queued for the control worker", d.address, endpoint_text(sender_));
+        continue;
+      }
       case OscDispatched::Kind::kMalformed: malformed_.fetch_add(1, std::memory_order_relaxed); break;
-      case OscDispatched::Kind::kRan:
-        if (!d.outcome.error.empty()) errors_.fetch_add(1, std::memory_order_relaxed);
-        break;
+      case OscDispatched::Kind::kRan: break;
     }
-    if (d.outcome.error.empty())
-      spdlog::debug("OSC: {} from {}", d.address, endpoint_text(sender_));
-    else
-      warn(fmt::format("OSC: {} from {}: {}", d.address, endpoint_text(sender_), d.outcome.error));
-    reply(d.outcome.reply);
+    report(d.address, d.outcome, sender_, reply_to_ ? *reply_to_ : sender_, d.kind == OscDispatched::Kind::kRan);
   }
 }
 
-void OscServer::reply(const OscMessage& message) { send(message, reply_to_ ? *reply_to_ : sender_); }
+void OscServer::report(const std::string& address, const OscOutcome& outcome, const udp::endpoint& from,
+                       const udp::endpoint& to, bool count_error) {
+  if (outcome.error.empty()) {
+    spdlog::debug("OSC: {} from {}", address, endpoint_text(from));
+  } else {
+    if (count_error) errors_.fetch_add(1, std::memory_order_relaxed);
+    warn(fmt::format("OSC: {} from {}: {}", address, endpoint_text(from), outcome.error));
+  }
+  send(outcome.reply, to);
+}
 
 void OscServer::publish_note(int pitch, int velocity) { publish({std::string(kOscNote), {pitch, velocity}}); }
 

@@ -2,14 +2,22 @@
 // (core/osc_packet.h) before liblo deserialises its messages, which then run against the command
 // table (daemon/osc_commands.h). Replies and subscriber notes leave through the same socket.
 // Everything runs on the thread that runs the io_context; only counters() may be read elsewhere.
+// Slow commands (OscCommand::slow: loading a checkpoint) run on the server's control worker
+// thread, one at a time in the order received; their reply is posted back to the io thread and
+// sent to where the command came from when it is done, while the io thread goes on answering.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -52,9 +60,14 @@ class OscServer {
   void on_receive(const boost::system::error_code& ec, std::size_t size);
   void handle_datagram(std::size_t size);
   void send(const OscMessage& message, const boost::asio::ip::udp::endpoint& to);
-  void reply(const OscMessage& message);
   void warn(const std::string& line);
+  // Logs what a command did (a refusal as a warning, counted in errors when count_error) and sends
+  // its reply to `to`. On the io thread.
+  void report(const std::string& address, const OscOutcome& outcome, const boost::asio::ip::udp::endpoint& from,
+              const boost::asio::ip::udp::endpoint& to, bool count_error);
+  void work();  // the control worker's loop
 
+  boost::asio::io_context& io_;
   LiveControl& live_;
   boost::asio::ip::udp::socket socket_;
   std::optional<boost::asio::ip::udp::endpoint> reply_to_;  // set when reply_port is configured
@@ -71,6 +84,18 @@ class OscServer {
   std::chrono::steady_clock::time_point warning_window_start_{};
   int warnings_in_window_ = 0;
   std::int64_t warnings_suppressed_ = 0;
+
+  // The control worker: slow commands queued by the io thread (not a real-time thread: it locks).
+  struct SlowJob {
+    std::string address;
+    std::function<OscOutcome(LiveControl&)> run;
+    boost::asio::ip::udp::endpoint from, reply_to;
+  };
+  std::mutex jobs_mutex_;
+  std::condition_variable jobs_ready_;
+  std::deque<SlowJob> jobs_;
+  bool quit_ = false;
+  std::thread worker_;  // last: started once the rest is built
 };
 
 }  // namespace scorejam

@@ -77,7 +77,9 @@ class LiveControl {
   virtual LiveSettings settings() const = 0;
   virtual void apply(const LiveSettings& settings) = 0;       // already validated by the caller
   // Loads a checkpoint from the configured model folder (a bare file name); throws
-  // std::runtime_error naming what was wrong, and keeps the current model then.
+  // std::runtime_error naming what was wrong, and keeps the current model then. The one call made
+  // from another thread (the OSC server's control worker: it reads a file), concurrently with the
+  // others: implementations guard what it changes.
   virtual void load_checkpoint(const std::string& file_name) = 0;
   virtual LiveStatus status() const = 0;
   // Measures the surprise of what the player has just played, on a worker thread; the figure goes

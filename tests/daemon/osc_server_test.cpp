@@ -45,6 +45,7 @@ class RecordingLive final : public LiveControl {
   struct Calls {
     int starts = 0, stops = 0, panics = 0, applies = 0, surprises = 0;
     std::vector<std::string> loaded;
+    std::thread::id load_thread;  // where the last load ran
     LiveSettings settings;
   };
 
@@ -59,9 +60,11 @@ class RecordingLive final : public LiveControl {
     ++calls_.applies;
   }
   void load_checkpoint(const std::string& file_name) override {
+    if (file_name == "slow.pt") std::this_thread::sleep_for(1500ms);  // a large model on a slow disk
     std::lock_guard lock(mutex_);
     if (file_name == "missing.pt") throw std::runtime_error("missing.pt: no such file in the model folder");
     calls_.loaded.push_back(file_name);
+    calls_.load_thread = std::this_thread::get_id();
   }
   LiveStatus status() const override {
     std::lock_guard lock(mutex_);
@@ -686,6 +689,27 @@ TEST_F(OscServerTest, BusyPortIsAnErrorNamingAddressAndPort) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("127.0.0.1:" + std::to_string(port())), std::string::npos) << e.what();
   }
+}
+
+// Loading a checkpoint reads a file: it runs on the server's control worker, so the io thread goes
+// on answering (here a status request sent after it is answered first) and sending notes, and
+// /scorejam/done comes when the model is in use.
+TEST_F(OscServerTest, ALoadRunsOffTheIoThreadAndRepliesDoneWhenTheModelIsIn) {
+  start();
+  const auto sent = std::chrono::steady_clock::now();
+  client_.send(port(), "/scorejam/load_checkpoint", {std::string("slow.pt")});
+  client_.send(port(), "/scorejam/status");
+  ASSERT_TRUE(client_.wait_for(std::string(kOscStatusReply), 1000ms)) << "the status waited for the load";
+  EXPECT_LT(std::chrono::steady_clock::now() - sent, 1000ms);
+  EXPECT_TRUE(live_.calls().loaded.empty()) << "the load is still under way";
+  EXPECT_TRUE(replied_done(client_, "/scorejam/load_checkpoint"));
+  EXPECT_GE(std::chrono::steady_clock::now() - sent, 1500ms);
+  EXPECT_EQ(live_.calls().loaded, std::vector<std::string>{"slow.pt"});
+  EXPECT_NE(live_.calls().load_thread, thread_.get_id()) << "the load ran on the io thread";
+  // A refused load is answered from the worker too, with the reason.
+  client_.send(port(), "/scorejam/load_checkpoint", {std::string("missing.pt")});
+  EXPECT_TRUE(replied_fail(client_, "/scorejam/load_checkpoint", "no such file"));
+  EXPECT_EQ(counters().errors, 1);
 }
 
 // examples/scorejam.maxpat, checked without Max: every message box that sends to /scorejam/ names
