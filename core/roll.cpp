@@ -59,12 +59,9 @@ std::vector<GridNote> quantize(const std::vector<Note>& notes, const std::vector
   for (const auto& n : source) {
     if (n.pitch < kLowestPitch || n.pitch > kHighestPitch) continue;
     if (!std::isfinite(n.start_s) || !std::isfinite(n.end_s) || n.start_s < 0) continue;
-    auto onset = static_cast<int>(std::lround(n.start_s * format.fs_hz));
-    auto end = std::max(onset + 1, static_cast<int>(std::lround(n.end_s * format.fs_hz)));
-    const float offset = format.onset_offsets
-                             ? static_cast<float>(std::clamp(n.start_s * format.fs_hz - onset, -0.5, 0.5))
-                             : 0.0f;
-    grid.push_back({onset, end, n.pitch, std::clamp(n.velocity, 1, 127), offset});
+    const auto frames = note_frames(n.start_s * format.fs_hz, n.end_s * format.fs_hz);
+    grid.push_back({static_cast<int>(frames.onset), static_cast<int>(frames.end), n.pitch, std::clamp(n.velocity, 1, 127),
+                    format.onset_offsets ? frames.offset : 0.0f});
   }
   std::sort(grid.begin(), grid.end(), [](const GridNote& a, const GridNote& b) {
     if (a.onset_frame != b.onset_frame) return a.onset_frame < b.onset_frame;
@@ -72,6 +69,14 @@ std::vector<GridNote> quantize(const std::vector<Note>& notes, const std::vector
     return a.end_frame < b.end_frame;
   });
   return grid;
+}
+
+NoteFrames note_frames(double start_frames, double end_frames) {
+  NoteFrames f;
+  f.onset = std::llround(start_frames);
+  f.end = std::max(f.onset + 1, static_cast<std::int64_t>(std::llround(end_frames)));
+  f.offset = static_cast<float>(std::clamp(start_frames - static_cast<double>(f.onset), -0.5, 0.5));
+  return f;
 }
 
 std::vector<GridPedal> quantize_pedal(const std::vector<ControlChange>& controls, double end_s, double fs_hz) {

@@ -7,6 +7,8 @@
 // key, then frame: the C x 88 x T tensor the score network sees. No threads, no devices.
 #pragma once
 
+#include <cstdint>
+
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -86,6 +88,15 @@ class PianoRoll {
   double fs_hz_ = 16;
   std::vector<float> data_;
 };
+
+// The one frame rounding, of files (quantize) and of the live performance (realtime/performance)
+// alike: a note's onset and end go to the nearest frame, and it lasts at least one frame; `offset`
+// is where in its onset frame the key went down (start - onset, -0.5..0.5). In frames.
+struct NoteFrames {
+  std::int64_t onset = 0, end = 0;
+  float offset = 0;
+};
+NoteFrames note_frames(double start_frames, double end_frames);
 
 // Quantises notes to the grid: onset = round(start * fs), end = max(onset + 1, round(end * fs)).
 // Pitches outside the 88 keys are dropped. Applies the sustain pedal first when the format asks;

@@ -1,7 +1,7 @@
 // What a performer steers while scorejam plays: the live settings, the status it reports, and the
 // control interface that the OSC handlers (daemon/) call and the live engine (realtime/) implements.
-// Torch-free. Every call is made from the control thread; implementations hand work to their own
-// threads.
+// Torch-free. Every call is made from the control thread (load_checkpoint excepted: see there);
+// implementations hand work to their own threads.
 #pragma once
 
 #include <cstdint>

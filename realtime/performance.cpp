@@ -134,18 +134,11 @@ std::vector<GridNote> Performance::window(std::int64_t first_frame, int frames, 
   };
   if (sources.player)
     for (const auto& n : player_) {
-      if (onset_offsets_) {
-        // As quantize() places a file's notes: the nearest frame, and where in it the key went down.
-        const double at = static_cast<double>(n.start_ns - origin_ns_) * 1e-9 * fs_hz_;
-        const auto onset = std::llround(at);
-        const auto end = n.end_ns == kOpen ? last : nearest_frame(n.end_ns);
-        add(onset, end, n.pitch, n.velocity, static_cast<float>(std::clamp(at - static_cast<double>(onset), -0.5, 0.5)));
-        continue;
-      }
-      // A note lasts from the frame its key went down to the frame it was released in, at least one.
-      const auto onset = frame_at(n.start_ns);
-      const auto end = n.end_ns == kOpen ? last : frame_at(n.end_ns) + 1;
-      add(onset, end, n.pitch, n.velocity, 0.0f);
+      // As quantize() places a file's notes in training (core/roll.h, note_frames): the nearest
+      // frames, and where in its onset frame the key went down. A key still down lasts to the end.
+      const auto frames_of = [&](std::int64_t t) { return static_cast<double>(t - origin_ns_) * 1e-9 * fs_hz_; };
+      auto f = note_frames(frames_of(n.start_ns), n.end_ns == kOpen ? static_cast<double>(last) : frames_of(n.end_ns));
+      add(f.onset, f.end, n.pitch, n.velocity, onset_offsets_ ? f.offset : 0.0f);
     }
   if (sources.generated)
     for (const auto& n : generated_) add(n.onset_frame, n.end_frame, n.pitch, n.velocity, n.onset_offset);

@@ -29,7 +29,7 @@ TEST(Performance, SustainPedalHoldsAReleasedNoteUntilThePedalLifts) {
   p.player_event(control_change(at_frame(9), 0, 64, 0));
   const auto w = p.window(0, 16, {});
   ASSERT_EQ(w.size(), 1u);
-  EXPECT_EQ(w[0].end_frame, 10);
+  EXPECT_EQ(w[0].end_frame, 9);  // the nearest frame to the pedal's lift, as in training
 }
 
 TEST(Performance, RestrikingUnderThePedalEndsTheHeldNote) {
@@ -40,9 +40,26 @@ TEST(Performance, RestrikingUnderThePedalEndsTheHeldNote) {
   p.player_event(note_on(at_frame(4), 0, 60, 70));
   const auto w = p.window(0, 16, {});
   ASSERT_EQ(w.size(), 2u);
-  EXPECT_EQ(w[0].end_frame, 5);   // ends in the frame it was struck again
+  EXPECT_EQ(w[0].end_frame, 4);   // ends where it was struck again
   EXPECT_EQ(w[1].onset_frame, 4);
   EXPECT_EQ(w[1].end_frame, 16);  // still held: lasts to the window's end
+}
+
+// One frame rounding for training and live (core/roll.h, note_frames): what the player plays
+// reaches the network on the frames quantize() gave the same notes in the training rolls. Before,
+// live took the frame a key went down in and training the nearest one: up to a frame apart.
+TEST(Performance, PlayedNotesLandOnTheFramesTrainingGaveThem) {
+  const std::vector<Note> notes = {{0.030, 0.290, 60, 80}, {0.281, 0.530, 64, 70}, {0.5, 0.9687, 67, 90},
+                                   {1.012, 1.061, 72, 60}, {1.47, 1.52, 48, 100}};
+  RollFormat format;
+  format.fs_hz = kFs;
+  format.sustain_pedal = false;
+  Performance p(kOrigin, kFs, false);
+  for (const auto& n : notes) {
+    p.player_event(note_on(kOrigin + static_cast<std::int64_t>(n.start_s * 1e9), 0, n.pitch, n.velocity));
+    p.player_event(note_off(kOrigin + static_cast<std::int64_t>(n.end_s * 1e9), 0, n.pitch));
+  }
+  EXPECT_EQ(p.window(0, 32, {}), quantize(notes, {}, format));
 }
 
 TEST(Performance, WithoutThePedalRuleNotesEndAtTheirRelease) {
@@ -50,7 +67,7 @@ TEST(Performance, WithoutThePedalRuleNotesEndAtTheirRelease) {
   p.player_event(control_change(at_frame(0), 0, 64, 127));
   p.player_event(note_on(at_frame(1), 0, 60, 90));
   p.player_event(note_off(at_frame(2), 0, 60));
-  EXPECT_EQ(p.window(0, 16, {})[0].end_frame, 3);
+  EXPECT_EQ(p.window(0, 16, {})[0].end_frame, 2);
 }
 
 TEST(Performance, WindowIsRelativeAndCutAtItsEdges) {
@@ -87,7 +104,7 @@ TEST(Performance, ForgettingOldNotesKeepsTheOneStillHeld) {
   const auto w = p.window(0, 256, {});
   ASSERT_EQ(w.size(), 1u);
   EXPECT_EQ(w[0].pitch, 50);
-  EXPECT_EQ(w[0].end_frame, 201);
+  EXPECT_EQ(w[0].end_frame, 200);
 }
 
 RollFormat pedal_and_offsets() {
