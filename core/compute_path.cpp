@@ -126,7 +126,7 @@ ComputePath resolve_compute_path(Precision precision, MemoryLayout layout, const
     // bf16 where AMX's tile unit runs oneDNN's bf16 convolutions (12x a 3x3 convolution's fp32 time,
     // measured on a Xeon). With AVX512-BF16 alone (a Zen 4 EPYC here) the bf16 path measured slower
     // than fp32: the bundled network's evaluation 5.6 against 5.1 ms at batch 1, the original
-    // ScoreNet's Euler-Maruyama 7.1 against 4.7 s; training 12% faster (README, "Where the time goes").
+    // ScoreNet's Euler-Maruyama 7.1 against 4.7 s; training 12% faster (docs/speed.md, "Where the time goes").
     path.bf16 = cpu.amx_bf16;
     reason = path.bf16 ? "bf16: the CPU has AMX-BF16"
              : cpu.avx512_bf16
@@ -139,7 +139,7 @@ ComputePath resolve_compute_path(Precision precision, MemoryLayout layout, const
   }
   if (layout == MemoryLayout::kAuto) {
     // fp32: NHWC measured at most 6-16% faster for the bundled network and 1.3-1.7x slower for
-    // the original ScoreNet, on AVX2 and on AVX-512 (README, "Where the time goes"), so the layout
+    // the original ScoreNet, on AVX2 and on AVX-512 (docs/speed.md, "Where the time goes"), so the layout
     // follows the precision.
     path.channels_last = path.bf16;
     reason += path.channels_last ? "; channels_last: oneDNN's bf16 kernels want NHWC"

@@ -45,10 +45,10 @@ struct ComputePath {
   std::string describe() const;  // "fp32, contiguous" and the like
 };
 
-// auto resolves by the CPU: bf16 where it is native, with channels_last (oneDNN's AMX and AVX-512
-// bf16 kernels want NHWC); fp32 contiguous elsewhere (on AVX2, fp32 NHWC measured no faster for the
-// bundled network and slower for the original ScoreNet: README, "Where the time goes"). `why`
-// (optional) says why.
+// auto resolves by the CPU: bf16 with channels_last where it has AMX-BF16 (oneDNN's AMX kernels
+// want NHWC); fp32 contiguous elsewhere, AVX512-BF16 without AMX included, where bf16 measured
+// slower, and fp32 NHWC no faster for the bundled network and slower for the original ScoreNet
+// (docs/speed.md, "Where the time goes"). `why` (optional) says why.
 ComputePath resolve_compute_path(Precision precision, MemoryLayout layout, const CpuFeatures& cpu,
                                  std::string* why = nullptr);
 

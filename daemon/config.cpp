@@ -139,10 +139,10 @@ std::filesystem::path roll_cache_dir(const DataConfig& data) {
   return data.cache_dir.empty() ? default_cache_dir() : std::filesystem::path(data.cache_dir);
 }
 
-// sample's and eval's: chosen with eval on the validation split for the bundled model (README,
+// sample's and eval's: chosen with eval on the validation split for the bundled model (docs/evaluation.md,
 // "Judging the music"): of PC 30 and 50 steps with guidance 1, 2 and 3, PC 50 with guidance 3 kept
 // the prompt's register and key best and was the least decided by the seed, at 100 network
-// evaluations a window. Guided only while t >= 0.3 (README, "The window seam"): guided to the end,
+// evaluations a window. Guided only while t >= 0.3 (docs/evaluation.md, "The window seam"): guided to the end,
 // a window stopped most of the notes held into it and struck them again, a burst of notes after
 // every seam. From 0.3 on the burst is gone on the validation split, with range and key listening
 // at the pianist's level, and the last 30% of the steps run on one batch instead of a doubled one.

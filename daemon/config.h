@@ -38,7 +38,7 @@ struct DataConfig {
 std::filesystem::path roll_cache_dir(const DataConfig& data);
 
 // The sampler `sample` and `eval` start with: the setting `scorejam eval` judged best for the
-// bundled model (README, "Judging the music"): predictor-corrector, 50 steps, guidance 3 while the
+// bundled model (docs/evaluation.md, "Judging the music"): predictor-corrector, 50 steps, guidance 3 while the
 // diffusion time t >= 0.3. `run` takes 30 steps of it, to stay well inside real time.
 SamplerConfig default_sampler();
 
@@ -62,7 +62,7 @@ struct LiveRunConfig {
     // Guided, the bundled model keeps the player's register and key (eval on the validation split:
     // register listening 0.145 against 0.064, listening 0.189 against 0.053 for PC 50 unguided, at
     // about the same cost). Guided while t >= 0.3 only, it answers short phrases at 6.3 notes/s
-    // (4.1-4.5 guided to the end; README, "Measured (scorejam bench --config live)").
+    // (4.1-4.5 guided to the end; docs/live.md, "Measured (scorejam bench --config live)").
     c.settings.sampler.steps = 30;
     return c;
   }();
