@@ -328,14 +328,10 @@ TEST(MidiInputCallback, AllocatesNothingAndTakesNoLock) {
   Queue queue(64);
   MidiInputState state(queue, 2);
   std::vector<Bytes> messages = {{0x91, 60, 100}, {0xB1, 64, 127}, {0x90, 60, 100}, {0xF8}, {0xF0, 0x01, 0xF7}};
-  rt_guard::reset();
-  std::thread([&] {
-    rt_guard::watch_this_thread();
+  const auto counts = rt_guard::counts_on_a_watched_thread([&] {
     for (int i = 0; i < 100; ++i)
       for (auto& message : messages) midi_input_callback(0, &message, &state);
-    rt_guard::unwatch_this_thread();
-  }).join();
-  const auto counts = rt_guard::counts();
+  });
   ASSERT_EQ(counts.watched_threads, 1);
   EXPECT_EQ(counts.allocations, 0);
   EXPECT_EQ(counts.frees, 0);
@@ -456,16 +452,12 @@ TEST_F(MidiPortsTest, OutputSendAllocatesNothingAndTakesNoLock) {
   MidiOutput output(config_, MidiApi::kJack);
   Listener synth("synth", "scorejam-out:out");
   synth.wait_until_flowing(output);
-  rt_guard::reset();
-  std::thread([&] {
-    rt_guard::watch_this_thread();
+  const auto counts = rt_guard::counts_on_a_watched_thread([&] {
     for (int i = 0; i < 50; ++i) {
       output.send(kNoteOn.data(), kNoteOn.size());
       output.send(kNoteOff.data(), kNoteOff.size());
     }
-    rt_guard::unwatch_this_thread();
-  }).join();
-  const auto counts = rt_guard::counts();
+  });
   ASSERT_EQ(counts.watched_threads, 1);
   EXPECT_EQ(counts.allocations, 0);
   EXPECT_EQ(counts.frees, 0);
@@ -487,14 +479,10 @@ TEST_F(MidiPortsTest, AConnectionMadeBeforeTheServerWaitsThenMakesItsPortsAndSen
   EXPECT_NE(midi.state().find("waiting for a MIDI system: MIDI api 'jack': no JACK server"), std::string::npos)
       << midi.state();
   EXPECT_NE(midi.state().find("jackd --no-realtime -d dummy"), std::string::npos) << midi.state();
-  rt_guard::reset();
-  std::thread([&] {
-    rt_guard::watch_this_thread();
+  const auto counts = rt_guard::counts_on_a_watched_thread([&] {
     midi.send(kNoteOn.data(), kNoteOn.size());
     midi.send(kNoteOff.data(), kNoteOff.size());
-    rt_guard::unwatch_this_thread();
-  }).join();
-  const auto counts = rt_guard::counts();
+  });
   EXPECT_EQ(counts.allocations, 0);
   EXPECT_EQ(counts.locks, 0);
   EXPECT_EQ(midi.dropped_while_waiting(), 2);

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <thread>
 
 namespace scorejam::rt_guard {
 
@@ -23,6 +24,19 @@ void watch_this_thread() noexcept;
 void unwatch_this_thread() noexcept;
 Counts counts() noexcept;
 void reset() noexcept;
+
+// Resets the counts, runs `work` on a fresh thread watched from its first to its last call, and
+// returns what that thread counted.
+template <typename Work>
+Counts counts_on_a_watched_thread(Work&& work) {
+  reset();
+  std::thread([&] {
+    watch_this_thread();
+    work();
+    unwatch_this_thread();
+  }).join();
+  return counts();
+}
 
 // For SchedulerConfig::on_thread_start / on_thread_exit (the argument is ignored).
 void watch_hook(void*) noexcept;
