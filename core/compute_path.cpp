@@ -124,7 +124,8 @@ ComputePath resolve_compute_path(Precision precision, MemoryLayout layout, const
   std::string reason;
   if (precision == Precision::kAuto) {
     // bf16 where AMX's tile unit runs oneDNN's bf16 convolutions (12x a 3x3 convolution's fp32 time,
-    // measured on a Xeon). With AVX512-BF16 alone (a Zen 4 EPYC here) the bf16 path measured slower
+    // measured on a Xeon; the bundled network there trained 1.34x faster than in fp32 and drew run's
+    // window 1.08x faster, though Song's small ScoreNet ran slower). With AVX512-BF16 alone (a Zen 4 EPYC here) the bf16 path measured slower
     // than fp32: the bundled network's evaluation 5.6 against 5.1 ms at batch 1, the original
     // ScoreNet's Euler-Maruyama 7.1 against 4.7 s; training 12% faster (docs/speed.md, "Where the time goes").
     path.bf16 = cpu.amx_bf16;

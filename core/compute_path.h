@@ -38,8 +38,9 @@ MemoryLayout layout_from_string(const std::string& name);    // "auto", "contigu
 
 // A resolved choice: what the network does.
 struct ComputePath {
-  bool bf16 = false;           // convolutions, linear layers and GroupNorm in bfloat16; the time
-                               // embedding, sigma scaling, output scaling and loss stay fp32
+  bool bf16 = false;           // convolutions (transposed ones too) in bfloat16, their inputs cast
+                               // per call; activations, GroupNorm, SiLU, attention, the time
+                               // embedding, sigma scaling and loss stay fp32
   bool channels_last = false;  // activations and convolution weights in NHWC
   bool operator==(const ComputePath&) const = default;
   std::string describe() const;  // "fp32, contiguous" and the like

@@ -129,8 +129,10 @@ torch::Tensor ScoreNetImpl::conv(const torch::Tensor& x, const torch::Tensor& we
   // only then (and warns for every call otherwise).
   const std::vector<int64_t> strides{stride, stride}, paddings{padding, padding}, dilations{1, 1};
   if (!compute_.bf16) return torch::conv2d(x, weight, bias, strides, paddings, dilations);
-  return torch::conv2d(x, weight.to(torch::kBFloat16), bias.defined() ? bias.to(torch::kBFloat16) : bias, strides,
-                       paddings, dilations);
+  // The bf16 path: the convolution in bf16 (oneDNN's AMX kernel), its input and output fp32.
+  return torch::conv2d(x.to(torch::kBFloat16), weight.to(torch::kBFloat16), bias.defined() ? bias.to(torch::kBFloat16) : bias,
+                       strides, paddings, dilations)
+      .to(torch::kFloat);
 }
 
 // A stride-2, 3 x 3 transposed convolution as one ordinary 2 x 2 convolution with four times the
@@ -162,8 +164,9 @@ torch::Tensor subpixel_conv_transposed(const torch::Tensor& x, const torch::Tens
 torch::Tensor ScoreNetImpl::conv_transposed(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                                             int64_t padding, std::vector<int64_t> output_padding) const {
   if (compute_.bf16)
-    return subpixel_conv_transposed(x, weight.to(torch::kBFloat16), bias.defined() ? bias.to(torch::kBFloat16) : bias,
-                                    padding, output_padding);
+    return subpixel_conv_transposed(x.to(torch::kBFloat16), weight.to(torch::kBFloat16),
+                                    bias.defined() ? bias.to(torch::kBFloat16) : bias, padding, output_padding)
+        .to(torch::kFloat);
   if (!compute_.channels_last) return torch::conv_transpose2d(x, weight, bias, 2, padding, output_padding);
   // NHWC in and out; NCHW inside, where LibTorch 1.13's kernel is 2.5x faster than its NHWC one.
   return torch::conv_transpose2d(x.contiguous(), weight, bias, 2, padding, output_padding)
@@ -171,13 +174,9 @@ torch::Tensor ScoreNetImpl::conv_transposed(const torch::Tensor& x, const torch:
 }
 
 torch::Tensor ScoreNetImpl::norm(const torch::nn::GroupNormImpl& layer, const torch::Tensor& x) const {
+  // fp32 on every path: the bf16 path keeps its activations fp32 between convolutions.
   const auto& o = layer.options;
-  if (!compute_.bf16) return torch::group_norm(x, o.num_groups(), layer.weight, layer.bias, o.eps());
-  // LibTorch 1.13's bf16 GroupNorm is accurate in NCHW (0.5%) but not in NHWC (19-77% off,
-  // measured: its NHWC kernel keeps its statistics in bf16), so there it runs in fp32.
-  if (!compute_.channels_last)
-    return torch::group_norm(x, o.num_groups(), layer.weight.to(torch::kBFloat16), layer.bias.to(torch::kBFloat16), o.eps());
-  return torch::group_norm(x.to(torch::kFloat), o.num_groups(), layer.weight, layer.bias, o.eps()).to(torch::kBFloat16);
+  return torch::group_norm(x, o.num_groups(), layer.weight, layer.bias, o.eps());
 }
 
 int64_t ScoreNetImpl::parameter_count() const {
@@ -205,7 +204,6 @@ ScoreNetCondition ScoreNetImpl::condition(const torch::Tensor& known, const torc
   }
   if (pad_h || pad_w) planes = torch::constant_pad_nd(planes, {0, pad_w, 0, pad_h});
   prepare_weights();
-  if (compute_.bf16) planes = planes.to(torch::kBFloat16);
   if (compute_.channels_last) planes = planes.contiguous(torch::MemoryFormat::ChannelsLast);
   auto* first = down_convs_[0]->as<torch::nn::Conv2d>();
   ScoreNetCondition condition;
@@ -248,8 +246,7 @@ torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor&
   torch::Tensor h = edm ? scaled * (sigma.square() + sd2).rsqrt() : x;
   if (pad_h || pad_w) h = torch::constant_pad_nd(h, {0, pad_w, 0, pad_h});
   prepare_weights();
-  const bool bf16 = compute_.bf16, nhwc = compute_.channels_last;
-  if (bf16) h = h.to(torch::kBFloat16);
+  const bool nhwc = compute_.channels_last;
   if (nhwc) h = h.contiguous(torch::MemoryFormat::ChannelsLast);
 
   const auto projected = t.unsqueeze(1) * fourier_w_.unsqueeze(0) * (2.0 * M_PI);
@@ -257,7 +254,7 @@ torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor&
   if (condition.summary.defined()) embed = embed + condition.summary;
   auto inject = [&](torch::nn::ModuleList& dense, std::size_t i) {
     const auto v = dense[i]->as<torch::nn::Linear>()->forward(embed).unsqueeze(-1).unsqueeze(-1);
-    return bf16 ? v.to(torch::kBFloat16) : v;
+    return v;
   };
 
   // Without autograd (sampling), every level's skip is written straight into the second half of the
@@ -303,7 +300,6 @@ torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor&
     auto weights = torch::softmax(torch::bmm(q, k) / std::sqrt(static_cast<double>(c)), -1);
     auto attended = torch::conv2d(torch::bmm(weights, v).transpose(1, 2).reshape({b, c, hh, ww}), attn_out_->weight,
                                   attn_out_->bias, at::IntArrayRef{1, 1}, at::IntArrayRef{0, 0}, at::IntArrayRef{1, 1});
-    if (bf16) attended = attended.to(torch::kBFloat16);
     if (nhwc) attended = attended.contiguous(torch::MemoryFormat::ChannelsLast);
     h = h + attended;
   }
@@ -332,7 +328,7 @@ torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor&
     }
   }
   if (!shared_buffers) h = torch::cat({h, skips[0]}, 1);
-  if (config_.valid_convolutions && !bf16 && !nhwc) {
+  if (config_.valid_convolutions && !compute_.bf16 && !nhwc) {
     h = out_transposed_->forward(h);
   } else if (config_.valid_convolutions) {
     // Stride 1: an ordinary convolution with the kernel flipped and its channels swapped, padded by 2.
@@ -342,7 +338,6 @@ torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor&
   } else {
     h = conv(h, out_->weight, out_->bias, 1, 1);
   }
-  if (bf16) h = h.to(torch::kFloat);
   if (nhwc) h = h.contiguous();
   if (pad_h || pad_w) h = h.slice(2, 0, height).slice(3, 0, width);
   if (!edm) return h / per_sample(sde_.std(t), h);
