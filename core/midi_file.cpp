@@ -354,6 +354,7 @@ MidiFile parse_midi(std::span<const std::uint8_t> bytes, const std::string& sour
   if (file.format == 2) fail(8, "format 2 (independent sequences) is not supported");
   if (file.format > 2) fail(8, "unknown format " + std::to_string(file.format));
   int declared_tracks = be16(bytes, 10);
+  file.declared_track_count = declared_tracks;
   Division division = parse_division(bytes, source);
   file.ticks_per_quarter = division.ticks_per_quarter;
   file.smpte_fps = division.smpte_fps;

@@ -41,7 +41,8 @@ struct TempoChange {
 
 struct MidiFile {
   int format = 1;                  // 0 or 1
-  int track_count = 0;
+  int track_count = 0;             // track chunks read
+  int declared_track_count = 0;    // what the header promised (more than read is forgiven)
   int ticks_per_quarter = 0;       // 0 when the division is SMPTE
   int smpte_fps = 0;               // 24, 25, 29 (29.97 drop-frame) or 30; 0 when metrical
   int ticks_per_frame = 0;         // SMPTE subdivision

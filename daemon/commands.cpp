@@ -74,6 +74,31 @@ fs::path resolve_model_path(const fs::path& path) {
 }
 
 
+namespace {
+
+// What is odd about a prompt, said before the model runs on it: a file with no notes (and a header
+// that promised tracks it does not hold), a stretch with no notes, or fewer seconds than asked.
+void warn_about_prompt(const std::string& path, const MidiFile& midi, const std::vector<Note>& prompt,
+                       double asked_s, double start_s, double end_s) {
+  if (midi.declared_track_count > midi.track_count)
+    spdlog::warn("prompt {}: the header declares {} tracks, the file holds {}", path, midi.declared_track_count,
+                 midi.track_count);
+  if (midi.notes.empty()) {
+    spdlog::warn("prompt {}: no notes in the file ({} tracks read, {:.1f} s long): the model continues silence", path,
+                 midi.track_count, midi.duration_s);
+    return;
+  }
+  if (prompt.empty())
+    spdlog::warn("prompt {}: no notes from {:.1f} to {:.1f} s (the file's {} notes lie elsewhere): the model continues "
+                 "silence",
+                 path, start_s, end_s, midi.notes.size());
+  if (end_s - start_s < asked_s - 1e-6)
+    spdlog::warn("prompt {}: {:.1f} s of prompt, fewer than the {:.1f} s asked (the file is {:.1f} s long)", path,
+                 end_s - start_s, asked_s, midi.duration_s);
+}
+
+}  // namespace
+
 int run_sample(const SampleCommand& command, const Config& config) {
   const auto path = resolve_model_path(command.checkpoint.empty() ? config.sample.checkpoint : command.checkpoint);
   auto loaded = load_checkpoint(path);
@@ -97,6 +122,7 @@ int run_sample(const SampleCommand& command, const Config& config) {
     }
     request.prompt_seconds = end - start;
     title = fs::path(command.prompt).filename().string();
+    warn_about_prompt(command.prompt, midi, request.prompt, command.prompt_seconds, start, end);
   }
   loaded.ema->eval();
   const auto result = continue_notes(loaded.ema, loaded.spec, request);
@@ -130,7 +156,8 @@ int run_sample(const SampleCommand& command, const Config& config) {
       picture.marked_end_s = request.prompt_seconds;
     }
     write_roll_png(notes, base.string() + ".png", picture);
-    std::printf("%s.mid/.png: %zu notes generated\n", base.c_str(), result.generated[static_cast<std::size_t>(i)].size());
+    std::printf("%s.mid, %s.png: %zu notes generated\n", base.c_str(), base.filename().c_str(),
+                result.generated[static_cast<std::size_t>(i)].size());
   }
   const double music_s = command.seconds * command.count;
   std::printf("%d x %.1f s with %s in %d windows: %.2f s wall, %d NFE, real-time factor %.1f\n", command.count,

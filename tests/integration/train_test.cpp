@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <sstream>
 #include <random>
@@ -266,6 +267,29 @@ TEST(BundledModel, ContinuesAPromptWithPianoLikeDensity) {
   const double per_second = static_cast<double>(generated) / 8.0;
   EXPECT_GE(per_second, 1.0) << run.out;
   EXPECT_LE(per_second, 40.0) << run.out;
+}
+
+// A prompt with nothing to hear is said, naming the file and what was found, and the files written
+// are named as written.
+TEST(BundledModel, AnOddPromptIsAWarningNamingTheFileAndWhatItHolds) {
+  auto dir = testing::scratch_dir("BundledModel.AnOddPromptIsAWarningNamingTheFileAndWhatItHolds");
+  // A header that promises 65,535 tracks, and no track.
+  const unsigned char hollow[] = {'M', 'T', 'h', 'd', 0, 0, 0, 6, 0, 1, 0xff, 0xff, 0x01, 0xe0};
+  std::ofstream(dir / "hollow.mid", std::ios::binary).write(reinterpret_cast<const char*>(hollow), sizeof hollow);
+  // One second of notes where four are asked.
+  write_midi_file(dir / "short.mid", std::vector<Note>{{0.0, 0.5, 60, 90}, {0.5, 1.0, 64, 90}}, {});
+  const std::string quick = " --seconds 1 -n 1 --sampler heun --steps 2 --seed 1 --prompt-seconds 4 -o ";
+  auto hollow_run = scorejam("sample --prompt " + (dir / "hollow.mid").string() + quick + (dir / "a").string(), dir);
+  ASSERT_EQ(hollow_run.exit_code, 0) << hollow_run.err;
+  EXPECT_TRUE(contains(hollow_run.err, "hollow.mid: the header declares 65535 tracks, the file holds 0")) << hollow_run.err;
+  EXPECT_TRUE(contains(hollow_run.err, "hollow.mid: no notes in the file")) << hollow_run.err;
+  EXPECT_TRUE(contains(hollow_run.out, "sample_00.mid, sample_00.png: ")) << hollow_run.out;
+  EXPECT_TRUE(fs::exists(dir / "a" / "sample_00.mid") && fs::exists(dir / "a" / "sample_00.png"));
+
+  auto short_run = scorejam("sample --prompt " + (dir / "short.mid").string() + quick + (dir / "b").string(), dir);
+  ASSERT_EQ(short_run.exit_code, 0) << short_run.err;
+  EXPECT_TRUE(contains(short_run.err, "short.mid: 1.0 s of prompt, fewer than the 4.0 s asked")) << short_run.err;
+  EXPECT_FALSE(contains(short_run.err, "no notes")) << short_run.err;
 }
 
 TEST(LossHistory, ReadsTrainAndValidationRowsAndSkipsBadOnes) {
