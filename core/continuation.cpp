@@ -70,6 +70,8 @@ ContinuationResult continue_notes(ScoreNet& net, const ModelSpec& spec, const Co
     for (double b : tracker.predict(from, request.prompt_seconds + request.seconds + window / fs)) beats.push_back(b);
   }
   result.beats_s = beats;
+  int windows_planned = 0;  // for on_window: the loop below, counted ahead
+  for (int d = prompt_frames; d < total; d += std::min(window - std::min(d, context), total - d)) ++windows_planned;
   int done = prompt_frames;  // frames of the buffer that are settled
   while (done < total) {
     // The window starts with the known past; the rest is generated, and what lies past the end
@@ -107,6 +109,7 @@ ContinuationResult continue_notes(ScoreNet& net, const ModelSpec& spec, const Co
     result.nfe += sampled.nfe;
     ++result.windows;
     done += fresh;
+    if (request.on_window) request.on_window(result.windows, windows_planned);
   }
 
   // Decode everything, keep the notes struck after the prompt.

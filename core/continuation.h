@@ -4,6 +4,7 @@
 // independent continuations at once. Runs on the calling thread, on the model's device.
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "core/checkpoint.h"
@@ -27,6 +28,8 @@ struct ContinuationRequest {
   // (core/beat_tracker.h) follows the prompt's onsets and its beats are carried on over the
   // continuation at the tempo it found; with no tempo found, the model plays without beats.
   std::vector<double> beats_s, downbeats_s;
+  // Called after each window with the windows drawn and the windows in all (a progress line).
+  std::function<void(int done, int total)> on_window;
 };
 
 struct ContinuationResult {

@@ -28,6 +28,7 @@
 #include "core/maestro.h"
 #include "core/midi_file.h"
 #include "core/picture.h"
+#include "core/progress.h"
 #include "train/trainer.h"
 
 extern char** environ;
@@ -125,7 +126,13 @@ int run_sample(const SampleCommand& command, const Config& config) {
     warn_about_prompt(command.prompt, midi, request.prompt, command.prompt_seconds, start, end);
   }
   loaded.ema->eval();
+  std::optional<Progress> progress;  // made at the first window, when the count is known
+  request.on_window = [&](int done, int total) {
+    if (!progress) progress.emplace("sample", total, "windows");
+    progress->update(done);
+  };
   const auto result = continue_notes(loaded.ema, loaded.spec, request);
+  if (progress) progress->finish();
 
   fs::create_directories(command.out_dir);
   for (int i = 0; i < command.count; ++i) {
@@ -259,6 +266,8 @@ SystemResult judge_model(const std::string& label, LoadedCheckpoint& loaded, con
   request.sampler = sampler;
   request.thresholds = config.roll.thresholds;
   double wall = 0, nfe = 0;
+  Progress progress(fmt::format("eval {} ({} {})", label, to_string(sampler.kind), sampler.steps),
+                    static_cast<std::int64_t>(prompts.size()), "prompts");
   for (std::size_t i = 0; i < prompts.size(); ++i) {
     request.prompt = prompts[i].prompt;
     request.prompt_controls = prompts[i].prompt_pedal;  // read only by a pedal-channel model
@@ -268,7 +277,9 @@ SystemResult judge_model(const std::string& label, LoadedCheckpoint& loaded, con
     nfe += result.nfe;
     spdlog::debug("{} prompt {}/{}: {} notes in {:.2f} s", label, i + 1, prompts.size(),
                   continuations.back().size(), result.wall_s);
+    progress.update(static_cast<std::int64_t>(i + 1));
   }
+  progress.finish();
   const auto n = static_cast<double>(prompts.size());
   auto judged = judge_system(fmt::format("{} ({} {})", label, to_string(sampler.kind), sampler.steps),
                              prompts, continuations, options, wall / n);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <sstream>
 
@@ -15,6 +16,7 @@
 #include "core/beats.h"
 #include "core/likelihood.h"
 #include "core/maestro.h"
+#include "core/progress.h"
 #include "core/roll_tensor.h"
 #include "train/epoch_plan.h"
 #include "train/loss_plot.h"
@@ -216,14 +218,6 @@ void ema_update(ScoreNet& ema, ScoreNet& model, double decay) {
   for (std::size_t i = 0; i < target.size(); ++i) target[i].mul_(decay).add_(source[i], 1.0 - decay);
 }
 
-std::string eta(double seconds) {
-  if (!std::isfinite(seconds) || seconds < 0) return "?";
-  const auto s = static_cast<long>(seconds);
-  char text[32];
-  std::snprintf(text, sizeof text, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
-  return text;
-}
-
 }  // namespace
 
 TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const std::string& run_config,
@@ -398,11 +392,13 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
   if (state.step == 0) spdlog::info("validation loss before training: {:.2f}", validate());
 
   const auto started = Clock::now();
-  auto last_log = started;
   const std::int64_t first_step = state.step;
   double loss_sum = 0;
   int loss_count = 0;
-  const bool tty = lead && isatty(STDERR_FILENO);  // the progress line: rank 0's only
+  // The progress line: rank 0's only; in place on a terminal, a plain line every 30 s in a log.
+  std::optional<Progress> progress;
+  if (lead) progress.emplace("train", c.max_steps, "steps");
+  const bool tty = progress && progress->tty();
   while (state.step < c.max_steps) {
     // Every rank stops at the same step: a stop on one of them is a stop on all.
     const double elapsed_s = std::chrono::duration<double>(Clock::now() - started).count();
@@ -450,21 +446,14 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
       double left_s = static_cast<double>(c.max_steps - state.step) / rate;
       if (c.max_minutes > 0) left_s = std::min(left_s, std::max(0.0, c.max_minutes * 60 - total_s));
       // The epoch under way, counted from 1 as "epoch N done" and "going on with epoch N" count.
-      const auto line = fmt::format("step {}/{} epoch {} loss {:.2f} {:.2f} steps/s ETA {}", state.step, c.max_steps,
-                                    state.epoch + 1, mean, rate, eta(left_s));
-      if (tty) {
-        std::fprintf(stderr, "\r%s   ", line.c_str());
-      } else if (now - last_log > std::chrono::seconds(30)) {  // a log file gets a line every 30 s
-        spdlog::info("{}", line);
-        last_log = now;
-      }
+      if (progress) progress->update(state.step, fmt::format("epoch {} loss {:.2f}", state.epoch + 1, mean), left_s);
       loss_sum = 0;
       loss_count = 0;
       report.steps_per_s = rate;
     }
     if (state.step % c.checkpoint_every == 0) save();
   }
-  if (tty) std::fprintf(stderr, "\n");
+  if (progress) progress->finish();
   if (!validation.batches.empty() && validated_at != state.step)
     spdlog::info("final validation loss {:.2f}", validate());
   save();
