@@ -450,7 +450,11 @@ std::vector<Performance> load_performances(const MaestroSource& source, const Lo
     if (options.on_skip)
       for (const auto& s : skipped) options.on_skip(s);
   } else {
-    for (std::size_t index : source.split(options.split)) {
+    const auto indices = source.split(options.split);
+    std::size_t done = 0;
+    for (std::size_t index : indices) {
+      if (options.on_file && done > 0) options.on_file(done, indices.size());
+      ++done;
       try {
         const MidiFile midi = source.read(index);
         Performance p;
@@ -468,6 +472,7 @@ std::vector<Performance> load_performances(const MaestroSource& source, const Lo
         if (options.on_skip) options.on_skip(skipped.back());
       }
     }
+    if (options.on_file && done > 0) options.on_file(done, indices.size());
     if (!file.empty()) write_cache(file, key, performances, skipped);
   }
   if (report) {

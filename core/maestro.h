@@ -97,6 +97,8 @@ struct LoadOptions {
   std::filesystem::path cache_dir;
   // Called once per unreadable file (for a warning line); the load goes on.
   std::function<void(const SkippedFile&)> on_skip;
+  // Called after each file read from the source (not from the cache): files done, files in all.
+  std::function<void(std::size_t done, std::size_t total)> on_file;
 };
 
 // Loads every performance of the split as grid notes. Unreadable files are skipped, reported and

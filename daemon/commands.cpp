@@ -664,8 +664,14 @@ int run_dataset(const DatasetCommand& command, const Config& config) {
   options.format = config.roll.format;
   if (command.use_cache) options.cache_dir = roll_cache_dir(config.data);
   options.on_skip = [](const SkippedFile& s) { spdlog::warn("skipped {}: {}", s.name, s.reason); };
+  std::optional<Progress> progress;  // a first read takes a while; the cache's does not
+  options.on_file = [&](std::size_t done, std::size_t total) {
+    if (!progress) progress.emplace("dataset " + command.split, static_cast<std::int64_t>(total), "files");
+    progress->update(static_cast<std::int64_t>(done));
+  };
   LoadReport report;
   const auto performances = load_performances(source, options, &report);
+  if (progress) progress->finish();
   const auto summary = summarize(source, performances, config.roll.format.fs_hz);
 
   std::printf("%s\n", source.path().c_str());

@@ -287,8 +287,15 @@ TrainReport train(const TrainConfig& c, const ModelSpec& requested_spec, const s
     LoadReport load_report;
     LoadOptions options{split, spec.roll, cache_dir, [&](const SkippedFile& s) {
                           spdlog::warn("skipped {}: {}", s.name, s.reason);
-                        }};
+                        }, {}};
+    std::optional<Progress> progress;  // a first read of the set; the cache's is quick
+    if (lead)
+      options.on_file = [&](std::size_t done, std::size_t total) {
+        if (!progress) progress.emplace("reading " + split, static_cast<std::int64_t>(total), "files");
+        progress->update(static_cast<std::int64_t>(done));
+      };
     auto perfs = load_performances(source, options, &load_report);
+    if (progress) progress->finish();
     report.files_skipped += load_report.skipped.size();
     spdlog::info("{}: {} performances ({} skipped) in {:.2f} s{}", split, perfs.size(), load_report.skipped.size(),
                  load_report.seconds, load_report.from_cache ? " (cache)" : "");
