@@ -87,6 +87,13 @@ std::vector<EvalPrompt> eval_prompts(const MaestroSource& source, const EvalOpti
         if (cc.controller == kSustainController) p.prompt_pedal.push_back(cc);
       p.real = notes_begun_between(notes, p.end_s, p.end_s + options.seconds);
       p.beats_annotated = annotation != nullptr;
+      if (annotation) {
+        const double from = p.end_s - options.prompt_seconds, to = p.end_s + options.seconds + 8.0;
+        for (double b : annotation->beats_s)
+          if (b >= from && b <= to) p.model_beats_s.push_back(b - from);
+        for (double b : annotation->downbeats_s)
+          if (b >= from && b <= to) p.model_downbeats_s.push_back(b - from);
+      }
       p.beats_s = annotation ? annotated_beats(annotation->beats_s, p.end_s, options.seconds)
                              : tracked_beats(midi.notes, p.end_s, options.seconds, options.tracker);
       prompts.push_back(std::move(p));

@@ -46,6 +46,10 @@ struct EvalPrompt {
   // the first at or after `seconds`; empty when none is known.
   std::vector<double> beats_s;
   bool beats_annotated = false;  // from the annotation, not the tracker
+  // The annotated beats and downbeats over the prompt and the continuation (and a window beyond),
+  // times from the prompt's start, as ContinuationRequest takes them: what a beat-plane model is
+  // given with `eval --model-beats annotated`. Empty without an annotation.
+  std::vector<double> model_beats_s, model_downbeats_s;
 };
 
 // The prompts of the split: for a performance of length L, prompt k of K ends at

@@ -259,7 +259,7 @@ std::vector<std::string> model_labels(const std::vector<fs::path>& paths) {
 // One model with one sampler setting continuing every prompt, judged.
 SystemResult judge_model(const std::string& label, LoadedCheckpoint& loaded, const SamplerConfig& sampler,
                          const std::vector<EvalPrompt>& prompts, const EvalOptions& options, const Config& config,
-                         std::vector<std::vector<Note>>& continuations) {
+                         bool annotated_beats, std::vector<std::vector<Note>>& continuations) {
   ContinuationRequest request;
   request.seconds = options.seconds;
   request.prompt_seconds = options.prompt_seconds;
@@ -271,6 +271,9 @@ SystemResult judge_model(const std::string& label, LoadedCheckpoint& loaded, con
   for (std::size_t i = 0; i < prompts.size(); ++i) {
     request.prompt = prompts[i].prompt;
     request.prompt_controls = prompts[i].prompt_pedal;  // read only by a pedal-channel model
+    // Read only by a beat-plane model; empty: the tracker follows the prompt.
+    request.beats_s = annotated_beats ? prompts[i].model_beats_s : std::vector<double>{};
+    request.downbeats_s = annotated_beats ? prompts[i].model_downbeats_s : std::vector<double>{};
     const auto result = continue_notes(loaded.ema, loaded.spec, request);
     continuations.push_back(result.generated.front());
     wall += result.wall_s;
@@ -500,6 +503,12 @@ int run_eval(const EvalCommand& command, const Config& config) {
             : fmt::format("against the beats the tracker finds before each prompt's end (no {}; --beats FILE)",
                           beats_path.string());
   spdlog::info("eval: pulse {}", pulse_beats);
+  if (command.model_beats == "annotated" && annotated == 0)
+    spdlog::warn("eval: --model-beats annotated, but no prompt has annotated beats: beat-plane models hear the tracker's");
+  else
+    spdlog::info("eval: beat-plane models hear {}", command.model_beats == "annotated"
+                                                        ? fmt::format("the annotated beats ({} prompts), the tracker's elsewhere", annotated)
+                                                        : std::string("the tracker's beats, as on stage"));
 
   std::optional<EvalCorpus> corpus;
   for (const auto& name : command.baselines)
@@ -532,7 +541,8 @@ int run_eval(const EvalCommand& command, const Config& config) {
     }
     for (const auto& sampler : samplers) {
       played.emplace_back();
-      systems.push_back(judge_model(labels[m], loaded, sampler, prompts, options, config, played.back()));
+      systems.push_back(judge_model(labels[m], loaded, sampler, prompts, options, config,
+                                    command.model_beats == "annotated", played.back()));
     }
   }
 

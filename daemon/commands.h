@@ -61,6 +61,10 @@ struct EvalCommand {
   int likelihood_prompts = 16;
   double likelihood_tolerance = 1e-4;  // the ODE solver's rtol and atol (1e-3 leaves a bias larger than the gaps between systems)
   std::string beats;                     // beats CSV for the pulse; "" = the one beside the data, if any
+  // What beat-plane models hear: "tracker" (the beats the online tracker finds in the prompt, as on
+  // stage) or "annotated" (the annotation over prompt and continuation, where there is one: what the
+  // model does with the true pulse, apart from the tracker's errors).
+  std::string model_beats = "tracker";
 };
 // Judges each model (with config.sample.sampler) and baseline on the split's prompts: prints the
 // Markdown table and writes it with the per-prompt CSV to out_dir.

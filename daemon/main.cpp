@@ -157,6 +157,9 @@ int main(int argc, char** argv) {
   eval_app->add_flag("--render-audio", eval_command.render_audio, "also render each drawn one to WAV through FluidSynth");
   eval_app->add_option("--soundfont", eval_command.soundfont, "General MIDI soundfont for --render-audio (default: Debian's)")
       ->check(CLI::ExistingFile);
+  eval_app->add_option("--model-beats", eval_command.model_beats,
+                       "beat-plane models hear the tracker's beats (as on stage) or the annotated ones")
+      ->capture_default_str()->check(CLI::IsMember({"tracker", "annotated"}));
   eval_app->add_option("--beats", eval_command.beats, "beats CSV the pulse is measured against (default: <data without .zip>.beats.csv if there)")
       ->check(CLI::ExistingFile);
   eval_app->add_option("--sampler", sampler_kind, "em, pc, ode or heun (sample.sampler)")

@@ -207,6 +207,21 @@ TEST(EvalPulse, MeasuresContinuationsAgainstTheAnnotatedBeats) {
     EXPECT_GE(p.beats_s.back(), options.seconds);
     EXPECT_NEAR(p.beats_s[1] - p.beats_s[0], 0.5, 1e-6);
   }
+  // What a beat-plane model is given with --model-beats annotated: the annotation over prompt and
+  // continuation, on the request's clock (the prompt's start at 0), downbeats apart.
+  for (const auto& p : prompts) {
+    const double start = p.end_s - options.prompt_seconds;
+    ASSERT_FALSE(p.model_beats_s.empty()) << p.piece;
+    EXPECT_GE(p.model_beats_s.front(), 0.0);
+    EXPECT_LT(p.model_beats_s.front(), 0.5);
+    EXPECT_GE(p.model_beats_s.back(), options.prompt_seconds + options.seconds) << p.piece;  // the window beyond too
+    const double offset = p.piece.find("p1") != std::string::npos ? 0.0625 : 0.0;
+    for (double b : p.model_beats_s) {  // each an annotated beat, moved by the prompt's start
+      const double k = (b + start - offset) / 0.5;
+      EXPECT_NEAR(k, std::round(k), 1e-6) << p.piece << " beat at " << b;
+    }
+    EXPECT_TRUE(p.model_downbeats_s.empty()) << "the only downbeat is at the start, before every prompt";
+  }
   const auto real = score_continuations(prompts, baseline_continuations("real", prompts, options), options);
   EXPECT_NEAR(real[0].pulse, 1.0, 1e-6);
   EXPECT_NEAR(real[2].pulse, -1.0, 1e-6);
@@ -223,6 +238,7 @@ TEST(EvalPulse, UsesTheTrackersBeatsWhereNoneIsAnnotated) {
   ASSERT_EQ(prompts.size(), 4u);
   for (const auto& p : prompts) {
     EXPECT_FALSE(p.beats_annotated) << p.piece;
+    EXPECT_TRUE(p.model_beats_s.empty()) << "a model hears the tracker where nothing is annotated";
     ASSERT_GE(p.beats_s.size(), 2u) << p.piece;
     EXPECT_LE(p.beats_s.front(), 0.0);
     EXPECT_GE(p.beats_s.back(), options.seconds);
