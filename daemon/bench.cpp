@@ -6,6 +6,7 @@
 
 #include <benchmark/benchmark.h>
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -100,6 +101,12 @@ Model load_model(const BenchCommand& command, const ModelSpec& default_spec, con
       throw std::invalid_argument("bench: --config seed is a fixed setting and takes no --checkpoint");
     model.spec = seed_spec();
     fresh("the original ScoreNet setting");
+    if (command.compute_path_auto && default_compute_path() != ComputePath{}) {
+      model.sampling->set_compute({});
+      model.training->set_compute({});
+      spdlog::info("bench seed: fp32, contiguous (auto: Song's 28 x 28 network measured fastest in fp32 NCHW on every "
+                   "CPU, bf16 NHWC 1.3-1.4x slower on AMX; --precision and --memory-format choose)");
+    }
   } else if (command.config == "default" || command.config == "paths" || command.config == "likelihood") {
     if (command.checkpoint.empty()) {
       model.spec = default_spec;

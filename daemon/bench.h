@@ -36,6 +36,10 @@ struct BenchCommand {
   // (default/paths: forward at batch 1 and 2, a training step at batch 16; seed: forward at batch 12,
   // a training step at batch 32).
   bool profile = false;
+  // The network's compute path was left to `auto` ([runtime] precision and memory_format): seed then
+  // runs Song's network in fp32 NCHW, measured fastest for it on every CPU (bf16 NHWC 1.3-1.4x slower on
+  // AMX, where auto takes bf16 for scorejam's networks; docs/speed.md).
+  bool compute_path_auto = false;
   // seed: the folder of the original Python code (its bench.py); it is timed in the same run with
   // the same thread count and the ratios printed.
   std::string python;

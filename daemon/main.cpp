@@ -306,9 +306,11 @@ int main(int argc, char** argv) {
     if (*reproduce_app) return run_reproduce(reproduce_command);
     if (*sample_app) return run_sample(sample_command, config);
     if (*eval_app) return run_eval(eval_command, config);
-    if (*bench_app)
+    if (*bench_app) {
+      bench_command.compute_path_auto = config.runtime.precision == "auto" && config.runtime.memory_format == "auto";
       return run_bench(bench_command, config.model, config.runtime.threads, config.live.engine,
                        (resolve_model_path(config.live.engine.model_dir) / config.live.checkpoint).string());
+    }
     if (*train_app) {
       std::signal(SIGINT, on_stop_signal);
       std::signal(SIGTERM, on_stop_signal);
