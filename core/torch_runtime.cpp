@@ -6,6 +6,7 @@
 
 #include <climits>
 #include <cstdlib>
+#include <stdexcept>
 #include <thread>
 
 namespace scorejam {
@@ -44,6 +45,16 @@ TorchRuntime configure_torch(int threads) {
   runtime.reference_blas = is_reference_blas(runtime.blas_library);
   runtime.cuda_available = torch::cuda::is_available();
   return runtime;
+}
+
+bool use_cuda(const std::string& name, const std::string& setting) {
+  if (name == "cpu") return false;
+  if (name == "cuda") {
+    if (!torch::cuda::is_available()) throw std::runtime_error(setting + " is \"cuda\", but this LibTorch has no CUDA device");
+    return true;
+  }
+  if (name == "auto") return torch::cuda::is_available();
+  throw std::runtime_error(setting + ": unknown device '" + name + "' (cpu, cuda or auto)");
 }
 
 }  // namespace scorejam

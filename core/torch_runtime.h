@@ -22,6 +22,11 @@ std::string loaded_blas_library();
 // True for Debian's reference BLAS (…/blas/libblas.so.3), false for OpenBLAS, BLIS, MKL and others.
 bool is_reference_blas(const std::string& resolved_path);
 
+// The one device rule: "cpu" is the CPU; "cuda" the GPU, or an error naming `setting` where this
+// LibTorch has none; "auto" the GPU where there is one. Anything else is an error naming `setting`.
+// True for the GPU. (Torch-free: callers make the torch::Device.)
+bool use_cuda(const std::string& name, const std::string& setting);
+
 inline constexpr const char* kBlasFix =
     "install libopenblas0-openmp (apt-get install libopenblas0-openmp) so torch uses OpenBLAS";
 

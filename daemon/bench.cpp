@@ -35,6 +35,7 @@
 #include "core/roll.h"
 #include "core/roll_tensor.h"
 #include "core/sampler.h"
+#include "core/torch_runtime.h"
 #include "daemon/commands.h"
 #include "daemon/op_profile.h"
 #include "daemon/session.h"
@@ -57,12 +58,7 @@ void synchronize(const torch::Device& device) {
 }
 
 torch::Device parse_device(const std::string& name) {
-  if (name == "cpu") return torch::kCPU;
-  if (name == "cuda") {
-    if (!torch::cuda::is_available()) throw std::invalid_argument("bench: --device cuda, but torch sees no CUDA device");
-    return torch::kCUDA;
-  }
-  throw std::invalid_argument("bench: unknown device '" + name + "' (expected cpu or cuda)");
+  return use_cuda(name, "bench --device") ? torch::kCUDA : torch::kCPU;
 }
 
 // The setting of Song's ScoreNet tutorial, where the targets of issue 3 were measured.

@@ -15,6 +15,7 @@
 #include "core/likelihood.h"
 #include "core/live_window.h"
 #include "core/sampler.h"
+#include "core/torch_runtime.h"
 #include "realtime/live_timeline.h"
 #include "realtime/performance.h"
 #include "realtime/session_trace.h"
@@ -94,11 +95,7 @@ std::shared_ptr<LiveEngine::Model> load_model(const fs::path& path, const std::s
   model->net = loaded.ema;
   model->name = path.filename().string();
   model->path = path.string();
-  torch::Device device(torch::kCPU);
-  if (device_name == "cuda" || (device_name == "auto" && torch::cuda::is_available())) {
-    if (!torch::cuda::is_available()) throw std::runtime_error("live.device = \"cuda\" but this LibTorch has no CUDA device");
-    device = torch::Device(torch::kCUDA);
-  }
+  const torch::Device device = use_cuda(device_name, "live.device") ? torch::kCUDA : torch::kCPU;
   model->net->to(device);
   model->net->eval();
   model->device = device.is_cuda() ? "cuda" : "cpu";

@@ -9,6 +9,7 @@
 
 #include "core/checkpoint.h"
 #include "core/live_window.h"
+#include "core/torch_runtime.h"
 #include "realtime/performance.h"
 #include "realtime/session_trace.h"
 
@@ -98,9 +99,12 @@ Reproduction reproduce_session(const fs::path& trace_path, const fs::path& model
                                  (models.empty() ? " (--models DIR looks for it by name)" : " nor in " + models.string()));
       auto checkpoint = load_checkpoint(path);
       auto model = std::make_shared<Model>(Model{checkpoint.spec, checkpoint.ema});
-      if (engine->device == "cuda" && torch::cuda::is_available()) model->net->to(torch::Device(torch::kCUDA));
+      // The session's device where this machine has it; a session played on a GPU is reproduced on
+      // the CPU elsewhere.
+      const bool cuda = engine->device == "cuda" && use_cuda("auto", "the session's device");
+      if (cuda) model->net->to(torch::Device(torch::kCUDA));
       model->net->eval();
-      out.device = engine->device == "cuda" && torch::cuda::is_available() ? "cuda" : "cpu";
+      out.device = cuda ? "cuda" : "cpu";
       if (!performance) performance.emplace(engine->origin_ns, model->spec.roll);
       loaded[m->id] = std::move(model);
       continue;

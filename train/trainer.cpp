@@ -18,6 +18,7 @@
 #include "core/maestro.h"
 #include "core/progress.h"
 #include "core/roll_tensor.h"
+#include "core/torch_runtime.h"
 #include "train/epoch_plan.h"
 #include "train/loss_plot.h"
 
@@ -29,12 +30,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 torch::Device pick_device(const std::string& name) {
-  if (name == "cpu") return torch::kCPU;
-  if (name == "cuda") {
-    if (!torch::cuda::is_available()) throw std::runtime_error("train.device = \"cuda\" but this LibTorch has no CUDA device");
-    return torch::kCUDA;
-  }
-  return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  return use_cuda(name, "train.device") ? torch::kCUDA : torch::kCPU;
 }
 
 // The seed of a step's random draws (pitch shifts, context masks, diffusion times and noise): a
