@@ -253,8 +253,7 @@ torch::Tensor ScoreNetImpl::forward(const torch::Tensor& x, const torch::Tensor&
   auto embed = torch::silu(embed_->forward(torch::cat({torch::sin(projected), torch::cos(projected)}, 1)));
   if (condition.summary.defined()) embed = embed + condition.summary;
   auto inject = [&](torch::nn::ModuleList& dense, std::size_t i) {
-    const auto v = dense[i]->as<torch::nn::Linear>()->forward(embed).unsqueeze(-1).unsqueeze(-1);
-    return v;
+    return dense[i]->as<torch::nn::Linear>()->forward(embed).unsqueeze(-1).unsqueeze(-1);
   };
 
   // Without autograd (sampling), every level's skip is written straight into the second half of the
