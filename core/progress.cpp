@@ -8,7 +8,7 @@
 namespace scorejam {
 
 std::string format_eta(double seconds) {
-  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  if (!std::isfinite(seconds) || seconds < 0 || seconds > 1e9) return "?";  // > 30 years: unknown too
   const auto s = static_cast<long>(seconds);
   char text[32];
   std::snprintf(text, sizeof text, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);

@@ -13,7 +13,7 @@
 
 namespace scorejam {
 
-// "1:02:03", or "?" when unknown (negative, infinite or NaN).
+// "1:02:03", or "?" when unknown (negative, infinite, NaN, or beyond 10^9 s).
 std::string format_eta(double seconds);
 
 class Progress {

@@ -34,6 +34,8 @@ TEST(Progress, FormatsTheTimeLeftAndSaysWhenItIsUnknown) {
   EXPECT_EQ(format_eta(-1), "?");
   EXPECT_EQ(format_eta(std::nan("")), "?");
   EXPECT_EQ(format_eta(INFINITY), "?");
+  EXPECT_EQ(format_eta(1e30), "?");  // a rate near zero: no overflow
+  EXPECT_EQ(format_eta(20'000'000), "5555:33:20");
 }
 
 TEST(Progress, ALogGetsAPlainLineAtTheStartAtTheEndAndNotAtEveryUnit) {
