@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <cmath>
 
 namespace scorejam {
@@ -22,10 +21,7 @@ Progress::Progress(std::string what, std::int64_t total, std::string unit, std::
       total_(total),
       out_(out),
       tty_(tty < 0 ? isatty(fileno(out)) != 0 : tty != 0),
-      every_(every),
-      started_(Clock::now()),
-      first_at_(started_),
-      last_shown_(started_) {}
+      every_(every) {}
 
 Progress::~Progress() { finish(); }
 

@@ -44,7 +44,7 @@ class Progress {
   std::FILE* out_;
   bool tty_;
   std::chrono::milliseconds every_;
-  Clock::time_point started_, first_at_, last_shown_;
+  Clock::time_point first_at_, last_shown_;  // set at the first update
   std::string last_detail_;
   double last_left_s_ = -1;
   bool shown_ = false, finished_ = false;
